@@ -1,0 +1,378 @@
+import CSockBenchLinux
+import Glibc
+
+/// One client thread driving its TCP connections over its own epoll instance.
+///
+/// Per-message work touches only memory allocated in `init`: connection slots, the send-time
+/// ring, the pre-filled send batch and the receive buffer. No lock, no allocation, no async hop:
+/// a message costs one `send`, a share of one `recv`, two clock reads and a histogram increment.
+final class TCPWorker: @unchecked Sendable {
+    private struct Connection {
+        enum State: UInt8 { case closed, connecting, active }
+        var fd: Int32 = -1
+        var state = State.closed
+        var wantsWrite = false
+        var connectStart: UInt64 = 0
+        /// Messages whose sending has started, and answers completed.
+        var sendSequence: UInt64 = 0
+        var receiveSequence: UInt64 = 0
+        /// Bytes of the last started message not yet handed to the kernel.
+        var sendRemaining = 0
+        /// Bytes of the current answer received so far.
+        var receiveOffset = 0
+    }
+
+    let plan: LoadPlan
+    private(set) var result = WorkerResult()
+
+    private let epoll: Epoll
+    private let count: Int
+    private let connections: UnsafeMutablePointer<Connection>
+    /// Send start times, `depth` per connection, indexed by sequence % depth.
+    private let sendTimes: UnsafeMutablePointer<UInt64>
+    /// `batchCapacity` request templates back to back: sending k messages writes k sequence numbers.
+    private let batch: UnsafeMutableRawPointer
+    private let batchCapacity: Int
+    /// The expected answer (filler bytes) to compare received bytes with.
+    private let answerTemplate: UnsafeMutableRawPointer
+    private let receiveBuffer: UnsafeMutableRawPointer
+    private let receiveCapacity = 256 << 10
+
+    init(plan: LoadPlan, connections count: Int) throws(SocketError) {
+        self.plan = plan
+        self.count = count
+        epoll = try Epoll()
+        connections = .allocate(capacity: count)
+        connections.initialize(repeating: Connection(), count: count)
+        sendTimes = .allocate(capacity: count * plan.depth)
+        sendTimes.initialize(repeating: 0, count: count * plan.depth)
+        let size = plan.messageSize
+        batchCapacity = max(1, min(plan.depth, (256 << 10) / size))
+        batch = .allocate(byteCount: batchCapacity * size, alignment: 16)
+        for index in 0..<batchCapacity {
+            for offset in 0..<size { (batch + index * size).storeBytes(of: Payload.filler(at: offset), toByteOffset: offset, as: UInt8.self) }
+        }
+        answerTemplate = Payload.makeTemplate(size: plan.responseSize)
+        receiveBuffer = .allocate(byteCount: receiveCapacity, alignment: 16)
+    }
+
+    deinit {
+        for index in 0..<count where connections[index].state != .closed { close(connections[index].fd) }
+        connections.deinitialize(count: count)
+        connections.deallocate()
+        sendTimes.deallocate()
+        batch.deallocate()
+        answerTemplate.deallocate()
+        receiveBuffer.deallocate()
+    }
+
+    // MARK: Run loop
+
+    func run() {
+        for index in 0..<count { open(index) }
+        let capacity: Int32 = 512
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
+        defer { events.deallocate() }
+        var nextTimeoutScan: UInt64 = 0
+        var now = MonotonicClock.now()
+        while now < plan.endTime {
+            let remaining = (plan.endTime - now) / 1_000_000 + 1
+            let ready = epoll.wait(into: events, capacity: capacity, timeoutMilliseconds: Int32(min(remaining, 10)))
+            for i in 0..<ready {
+                let index = Int(events[i].data.u64)
+                let flags = events[i].events
+                switch connections[index].state {
+                case .connecting: finishConnect(index, flags: flags)
+                case .active: service(index, flags: flags)
+                case .closed: break
+                }
+            }
+            now = MonotonicClock.now()
+            if now >= nextTimeoutScan {
+                if scanTimeouts(now) == 0 { break } // every connection failed: nothing left to measure
+                nextTimeoutScan = now + 10_000_000
+            }
+        }
+        for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
+    }
+
+    // MARK: Connecting
+
+    private func open(_ index: Int) {
+        let fd: Int32
+        do {
+            fd = try Socket.open(.tcp, for: plan.target)
+        } catch {
+            failConnect(index, ErrorCounts.category(of: error.errno), "\(error)")
+            return
+        }
+        connections[index].fd = fd
+        connections[index].state = .connecting
+        connections[index].connectStart = MonotonicClock.now()
+        do {
+            try plan.clientOptions.apply(to: fd, ipv6: plan.target.family == .ipv6, at: .beforeConnect)
+            if try Socket.startConnect(fd, to: plan.target) {
+                try epoll.add(fd, events: Epoll.readable, data: UInt64(index))
+                connected(index)
+            } else {
+                try epoll.add(fd, events: Epoll.writable, data: UInt64(index))
+            }
+        } catch {
+            failConnect(index, ErrorCounts.category(of: error.errno), "\(error)")
+        }
+    }
+
+    private func finishConnect(_ index: Int, flags: UInt32) {
+        let fd = connections[index].fd
+        let code = Socket.pendingError(fd)
+        guard code == 0 else {
+            failConnect(index, ErrorCounts.category(of: code), "connect to \(plan.target) failed: \(String(cString: strerror(code)))")
+            return
+        }
+        do {
+            try epoll.modify(fd, events: Epoll.readable, data: UInt64(index))
+        } catch {
+            failConnect(index, .other, "\(error)")
+            return
+        }
+        connected(index)
+    }
+
+    private func connected(_ index: Int) {
+        let now = MonotonicClock.now()
+        result.connectLatency.record(now - connections[index].connectStart)
+        result.connectionsEstablished += 1
+        connections[index].state = .active
+        if result.effectiveOptions == nil {
+            result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: true)
+        }
+        if plan.pattern == .stream {
+            if plan.direction == .upload { setWriteInterest(index, true) }
+        } else {
+            pump(index)
+        }
+    }
+
+    private func failConnect(_ index: Int, _ category: ErrorCounts.Category, _ message: String) {
+        result.connectionsFailed += 1
+        result.record(category, message)
+        if connections[index].fd >= 0 { closeConnection(index) }
+    }
+
+    // MARK: Traffic
+
+    @inline(__always)
+    private func service(_ index: Int, flags: UInt32) {
+        if flags & Epoll.writable != 0 {
+            if plan.pattern == .stream { upload(index) } else { pump(index) }
+        }
+        guard connections[index].state == .active else { return }
+        if flags & (Epoll.readable | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+            if plan.pattern == .stream { download(index) } else { receive(index) }
+        }
+    }
+
+    /// Request-response: starts as many requests as the in-flight depth allows, in one `send`.
+    private func pump(_ index: Int) {
+        let connection = connections + index
+        let size = plan.messageSize
+        let depth = UInt64(plan.depth)
+        let fd = connection.pointee.fd
+        if connection.pointee.sendRemaining > 0 {
+            // Finish the message a short send left behind; its bytes come from the batch template.
+            Payload.writeSequence(connection.pointee.sendSequence - 1, into: batch, size: size)
+            let remaining = connection.pointee.sendRemaining
+            let sent = Glibc.send(fd, batch + (size - remaining), remaining, Int32(MSG_NOSIGNAL))
+            if sent < 0 {
+                let code = errno
+                if code != EAGAIN && code != EINTR { fail(index, code) }
+                return
+            }
+            connection.pointee.sendRemaining -= sent
+            if connection.pointee.sendRemaining > 0 { return }
+        }
+        let room = depth - (connection.pointee.sendSequence - connection.pointee.receiveSequence)
+        let now = MonotonicClock.now()
+        if room == 0 || now >= plan.endTime {
+            if connection.pointee.wantsWrite { setWriteInterest(index, false) }
+            return
+        }
+        let messages = min(Int(room), batchCapacity)
+        let first = connection.pointee.sendSequence
+        for k in 0..<messages {
+            Payload.writeSequence(first + UInt64(k), into: batch + k * size, size: size)
+        }
+        let sent = Glibc.send(fd, batch, messages * size, Int32(MSG_NOSIGNAL))
+        if sent < 0 {
+            let code = errno
+            if code == EAGAIN || code == EINTR {
+                if !connection.pointee.wantsWrite { setWriteInterest(index, true) }
+            } else {
+                fail(index, code)
+            }
+            return
+        }
+        let partial = sent % size
+        let started = sent / size + (partial > 0 ? 1 : 0)
+        let ring = sendTimes + index * plan.depth
+        for k in 0..<started { ring[Int((first + UInt64(k)) % depth)] = now }
+        connection.pointee.sendSequence = first + UInt64(started)
+        connection.pointee.sendRemaining = partial > 0 ? size - partial : 0
+        if plan.measuring(now) {
+            result.messagesSent &+= UInt64(started)
+            result.bytesSent &+= UInt64(sent)
+        }
+        let blocked = connection.pointee.sendRemaining > 0
+        if blocked != connection.pointee.wantsWrite { setWriteInterest(index, blocked) }
+    }
+
+    /// Request-response: reads what arrived, verifies it answer by answer, records latencies.
+    private func receive(_ index: Int) {
+        let connection = connections + index
+        let received = recv(connection.pointee.fd, receiveBuffer, receiveCapacity, 0)
+        let now = MonotonicClock.now()
+        if received <= 0 {
+            if received == 0 {
+                closeWithError(index, .other, "the server closed a connection")
+            } else if errno != EAGAIN && errno != EINTR {
+                fail(index, errno)
+            }
+            return
+        }
+        let answerSize = plan.responseSize
+        let depth = UInt64(plan.depth)
+        let ring = sendTimes + index * plan.depth
+        let measuring = plan.measuring(now)
+        var position = 0
+        while position < received {
+            let sequence = connection.pointee.receiveSequence
+            if sequence >= connection.pointee.sendSequence {
+                closeWithError(index, .integrity, "received bytes no request asked for")
+                return
+            }
+            let offset = connection.pointee.receiveOffset
+            let take = min(answerSize - offset, received - position)
+            if plan.verifyPayload, !matches(sequence: sequence, offset: offset, bytes: receiveBuffer + position, length: take) {
+                closeWithError(index, .integrity, "an answer's bytes differ from what was sent (sequence \(sequence))")
+                return
+            }
+            position += take
+            if offset + take == answerSize {
+                let started = ring[Int(sequence % depth)]
+                if measuring, started >= plan.measureStart {
+                    result.latency.record(now &- started)
+                    result.messagesReceived &+= 1
+                }
+                connection.pointee.receiveSequence = sequence + 1
+                connection.pointee.receiveOffset = 0
+            } else {
+                connection.pointee.receiveOffset = offset + take
+            }
+        }
+        if measuring { result.bytesReceived &+= UInt64(received) }
+        pump(index)
+    }
+
+    /// Compares `length` received bytes with the expected answer from `offset` on.
+    @inline(__always)
+    private func matches(sequence: UInt64, offset: Int, bytes: UnsafeMutableRawPointer, length: Int) -> Bool {
+        var checked = 0
+        while offset + checked < Payload.sequenceBytes, checked < length {
+            guard offset + checked < plan.responseSize else { break }
+            if bytes.load(fromByteOffset: checked, as: UInt8.self) != Payload.expectedByte(sequence: sequence, offset: offset + checked) {
+                return false
+            }
+            checked += 1
+        }
+        guard checked < length else { return true }
+        return memcmp(bytes + checked, answerTemplate + (offset + checked), length - checked) == 0
+    }
+
+    /// Stream upload: writes until the socket is full.
+    private func upload(_ index: Int) {
+        let fd = connections[index].fd
+        let size = plan.messageSize
+        for _ in 0..<16 {
+            let sent = Glibc.send(fd, batch, size, Int32(MSG_NOSIGNAL))
+            if sent < 0 {
+                let code = errno
+                if code != EAGAIN && code != EINTR { fail(index, code) }
+                return
+            }
+            let now = MonotonicClock.now()
+            if plan.measuring(now) { result.bytesSent &+= UInt64(sent) }
+            if sent < size { return }
+        }
+    }
+
+    /// Stream download: reads until the socket is empty.
+    private func download(_ index: Int) {
+        let fd = connections[index].fd
+        for _ in 0..<16 {
+            let received = recv(fd, receiveBuffer, receiveCapacity, 0)
+            if received <= 0 {
+                if received == 0 {
+                    closeWithError(index, .other, "the server closed a connection")
+                } else if errno != EAGAIN && errno != EINTR {
+                    fail(index, errno)
+                }
+                return
+            }
+            let now = MonotonicClock.now()
+            if plan.measuring(now) { result.bytesReceived &+= UInt64(received) }
+        }
+    }
+
+    // MARK: Deadlines and failures
+
+    /// Applies connect and request timeouts; returns how many connections are still open.
+    private func scanTimeouts(_ now: UInt64) -> Int {
+        var open = 0
+        for index in 0..<count {
+            let connection = connections + index
+            switch connection.pointee.state {
+            case .closed:
+                continue
+            case .connecting:
+                if now - connection.pointee.connectStart > plan.connectTimeout {
+                    failConnect(index, .timeout, "connect to \(plan.target) timed out after \(Quantity.formatDuration(plan.connectTimeout))")
+                    continue
+                }
+            case .active:
+                let waiting = connection.pointee.receiveSequence
+                if plan.pattern == .requestResponse, connection.pointee.sendSequence > waiting {
+                    let started = sendTimes[index * plan.depth + Int(waiting % UInt64(plan.depth))]
+                    if now - started > plan.requestTimeout {
+                        closeWithError(index, .timeout, "no answer within \(Quantity.formatDuration(plan.requestTimeout))")
+                        continue
+                    }
+                }
+            }
+            open += 1
+        }
+        return open
+    }
+
+    private func fail(_ index: Int, _ code: Int32) {
+        closeWithError(index, ErrorCounts.category(of: code), "connection to \(plan.target): \(String(cString: strerror(code)))")
+    }
+
+    private func closeWithError(_ index: Int, _ category: ErrorCounts.Category, _ message: @autoclosure () -> String) {
+        result.record(category, message())
+        closeConnection(index)
+    }
+
+    private func closeConnection(_ index: Int) {
+        epoll.remove(connections[index].fd)
+        close(connections[index].fd)
+        connections[index] = Connection()
+    }
+
+    private func setWriteInterest(_ index: Int, _ on: Bool) {
+        connections[index].wantsWrite = on
+        let events = plan.pattern == .stream && plan.direction == .upload
+            ? (on ? Epoll.writable : 0)
+            : Epoll.readable | (on ? Epoll.writable : 0)
+        try? epoll.modify(connections[index].fd, events: events, data: UInt64(index))
+    }
+}

@@ -1,0 +1,270 @@
+import CSockBenchLinux
+import Glibc
+
+/// One client thread driving connected UDP sockets. Each datagram carries its sequence number
+/// and send timestamp, so loss, duplicates, reordering, RTT and RFC 3550 jitter come from the
+/// datagrams themselves. A datagram unanswered for `udpLossTimeout` frees its in-flight slot;
+/// it counts as lost only if its echo never arrives before the run ends.
+final class UDPWorker: @unchecked Sendable {
+    private struct Flow {
+        var fd: Int32 = -1
+        var open = false
+        var wantsWrite = false
+        var sendSequence: UInt64 = 0
+        /// Oldest datagram still waiting for its echo (or sendSequence when none).
+        var oldestOutstanding: UInt64 = 0
+        var highestReceived: UInt64 = 0
+        var anyReceived = false
+        var jitter: Double = 0
+        var previousTransit: Int64 = 0
+    }
+
+    private enum Slot: UInt8 { case empty, outstanding, answered, givenUp }
+
+    let plan: LoadPlan
+    private(set) var result = WorkerResult()
+    private let epoll: Epoll
+    private let count: Int
+    private let flows: UnsafeMutablePointer<Flow>
+    /// Per flow, `ringSize` slots of send time and state, indexed by sequence % ringSize;
+    /// larger than the depth so late echoes and duplicates are still recognised.
+    private let ringSize: Int
+    private let sendTimes: UnsafeMutablePointer<UInt64>
+    private let slots: UnsafeMutablePointer<Slot>
+    private let datagram: UnsafeMutableRawPointer
+    private let template: UnsafeMutableRawPointer
+    private let receiveBuffer: UnsafeMutableRawPointer
+    private static let receiveCapacity = 65_536
+    private let echoes: Bool
+
+    init(plan: LoadPlan, connections count: Int) throws(SocketError) {
+        self.plan = plan
+        self.count = count
+        epoll = try Epoll()
+        echoes = plan.pattern == .requestResponse
+        flows = .allocate(capacity: count)
+        flows.initialize(repeating: Flow(), count: count)
+        var ring = 1024
+        while ring < plan.depth * 4 { ring <<= 1 }
+        ringSize = ring
+        sendTimes = .allocate(capacity: count * ring)
+        sendTimes.initialize(repeating: 0, count: count * ring)
+        slots = .allocate(capacity: count * ring)
+        slots.initialize(repeating: .empty, count: count * ring)
+        datagram = Payload.makeTemplate(size: plan.messageSize)
+        template = Payload.makeTemplate(size: plan.messageSize)
+        receiveBuffer = .allocate(byteCount: Self.receiveCapacity, alignment: 16)
+    }
+
+    deinit {
+        for index in 0..<count where flows[index].open { close(flows[index].fd) }
+        flows.deinitialize(count: count)
+        flows.deallocate()
+        sendTimes.deallocate()
+        slots.deallocate()
+        datagram.deallocate()
+        template.deallocate()
+        receiveBuffer.deallocate()
+    }
+
+    func run() {
+        for index in 0..<count { open(index) }
+        let capacity: Int32 = 512
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
+        defer { events.deallocate() }
+        // After the end, wait for echoes still in flight (bounded), so loss is not overstated.
+        let drainEnd = plan.endTime + (echoes ? min(plan.udpLossTimeout, 1_000_000_000) : 0)
+        var now = MonotonicClock.now()
+        var nextScan: UInt64 = 0
+        while now < drainEnd {
+            let remaining = (drainEnd - now) / 1_000_000 + 1
+            let ready = epoll.wait(into: events, capacity: capacity, timeoutMilliseconds: Int32(min(remaining, 10)))
+            for i in 0..<ready {
+                let index = Int(events[i].data.u64)
+                guard flows[index].open else { continue }
+                if events[i].events & (Epoll.readable | EPOLLERR.rawValue) != 0 { receive(index) }
+                if flows[index].open, events[i].events & Epoll.writable != 0 { send(index) }
+            }
+            now = MonotonicClock.now()
+            if now >= nextScan {
+                let (open, waiting) = expireOutstanding(now)
+                if open == 0 || (now >= plan.endTime && waiting == 0) { break }
+                nextScan = now + 5_000_000
+            }
+        }
+        for index in 0..<count where flows[index].open {
+            result.udp.jitterSum += flows[index].jitter
+            result.udp.jitterSockets += flows[index].anyReceived ? 1 : 0
+            closeFlow(index)
+        }
+    }
+
+    private func open(_ index: Int) {
+        do {
+            let fd = try Socket.open(.udp, for: plan.target)
+            flows[index].fd = fd
+            flows[index].open = true
+            try plan.clientOptions.apply(to: fd, ipv6: plan.target.family == .ipv6, at: .beforeConnect)
+            _ = try Socket.startConnect(fd, to: plan.target)
+            try epoll.add(fd, events: Epoll.readable | Epoll.writable, data: UInt64(index))
+            flows[index].wantsWrite = true
+            result.connectionsEstablished += 1
+            if result.effectiveOptions == nil {
+                result.effectiveOptions = SocketOptionSet.effective(of: fd, ipv6: plan.target.family == .ipv6, tcp: false)
+            }
+        } catch {
+            result.connectionsFailed += 1
+            result.record(ErrorCounts.category(of: error.errno), "\(error)")
+            if flows[index].open { closeFlow(index) }
+        }
+    }
+
+    /// Sends while the in-flight window has room (request-response) or the socket takes more (stream).
+    private func send(_ index: Int) {
+        let flow = flows + index
+        let size = plan.messageSize
+        let depth = UInt64(plan.depth)
+        let ring = index * ringSize
+        for _ in 0..<64 {
+            let now = MonotonicClock.now()
+            if now >= plan.endTime || (echoes && flow.pointee.sendSequence - flow.pointee.oldestOutstanding >= depth) {
+                if flow.pointee.wantsWrite { setWriteInterest(index, false) }
+                return
+            }
+            let sequence = flow.pointee.sendSequence
+            Payload.writeUInt64(sequence, datagram, at: 0)
+            Payload.writeUInt64(now, datagram, at: Payload.timestampOffset)
+            let sent = Glibc.send(flow.pointee.fd, datagram, size, 0)
+            if sent < 0 {
+                let code = errno
+                if code == EAGAIN || code == ENOBUFS || code == EINTR {
+                    if !flow.pointee.wantsWrite { setWriteInterest(index, true) }
+                } else {
+                    fail(index, code)
+                }
+                return
+            }
+            let slot = ring + Int(sequence & UInt64(ringSize - 1))
+            sendTimes[slot] = now
+            slots[slot] = .outstanding
+            flow.pointee.sendSequence = sequence + 1
+            result.udp.sentIncludingWarmup &+= 1
+            if plan.measuring(now) {
+                result.udp.sent &+= 1
+                result.messagesSent &+= 1
+                result.bytesSent &+= UInt64(size)
+            }
+        }
+    }
+
+    /// Reads every datagram waiting on the socket and accounts for each by its sequence number.
+    private func receive(_ index: Int) {
+        let flow = flows + index
+        let size = plan.messageSize
+        let ring = index * ringSize
+        for _ in 0..<64 {
+            let received = recv(flow.pointee.fd, receiveBuffer, Self.receiveCapacity, Int32(MSG_DONTWAIT))
+            let now = MonotonicClock.now()
+            if received < 0 {
+                let code = errno
+                if code != EAGAIN && code != EINTR { fail(index, code) }
+                break
+            }
+            guard received == size,
+                  memcmp(receiveBuffer + 16, template + 16, size - 16) == 0 else {
+                result.record(.integrity, "a datagram of \(received) bytes differs from what was sent")
+                continue
+            }
+            let sequence = Payload.readUInt64(receiveBuffer, at: 0)
+            let sentAt = Payload.readUInt64(receiveBuffer, at: Payload.timestampOffset)
+            guard sequence < flow.pointee.sendSequence else {
+                result.record(.integrity, "a datagram with a sequence number never sent")
+                continue
+            }
+            // Older than the ring remembers: too late to classify; ignore it.
+            guard flow.pointee.sendSequence - sequence <= UInt64(ringSize) else { continue }
+            let slot = ring + Int(sequence & UInt64(ringSize - 1))
+            guard sendTimes[slot] == sentAt else {
+                result.record(.integrity, "a datagram's timestamp differs from its send time")
+                continue
+            }
+            let inWindow = sentAt >= plan.measureStart && sentAt <= plan.endTime
+            if slots[slot] == .answered {
+                if inWindow { result.udp.duplicated &+= 1 }
+                continue
+            }
+            slots[slot] = .answered
+            if flow.pointee.anyReceived, sequence < flow.pointee.highestReceived {
+                if inWindow { result.udp.reordered &+= 1 }
+            } else {
+                flow.pointee.highestReceived = sequence
+            }
+            // RFC 3550 section 6.4.1: J += (|D| - J) / 16, with the round trip as the transit time.
+            let transit = Int64(bitPattern: now &- sentAt)
+            if flow.pointee.anyReceived {
+                let difference = Double(abs(transit - flow.pointee.previousTransit))
+                flow.pointee.jitter += (difference - flow.pointee.jitter) / 16
+            }
+            flow.pointee.previousTransit = transit
+            flow.pointee.anyReceived = true
+            if inWindow {
+                result.udp.received &+= 1
+                result.messagesReceived &+= 1
+                result.bytesReceived &+= UInt64(received)
+                result.latency.record(now &- sentAt)
+            }
+        }
+        advanceOldest(index)
+        if echoes, !flow.pointee.wantsWrite, MonotonicClock.now() < plan.endTime { send(index) }
+    }
+
+    /// Moves a flow's window past answered and given-up datagrams.
+    @inline(__always)
+    private func advanceOldest(_ index: Int) {
+        let flow = flows + index
+        let ring = index * ringSize
+        while flow.pointee.oldestOutstanding < flow.pointee.sendSequence,
+              slots[ring + Int(flow.pointee.oldestOutstanding & UInt64(ringSize - 1))] != .outstanding {
+            flow.pointee.oldestOutstanding += 1
+        }
+    }
+
+    /// Gives up on datagrams older than the loss timeout so their slots can be reused.
+    /// Returns the open flows and how many datagrams are still awaited.
+    private func expireOutstanding(_ now: UInt64) -> (open: Int, waiting: UInt64) {
+        var open = 0
+        var waiting: UInt64 = 0
+        for index in 0..<count where flows[index].open {
+            open += 1
+            guard echoes else { continue }
+            let ring = index * ringSize
+            while flows[index].oldestOutstanding < flows[index].sendSequence {
+                let slot = ring + Int(flows[index].oldestOutstanding & UInt64(ringSize - 1))
+                guard slots[slot] == .outstanding, now - sendTimes[slot] > plan.udpLossTimeout else { break }
+                slots[slot] = .givenUp
+                advanceOldest(index)
+            }
+            waiting += flows[index].sendSequence - flows[index].oldestOutstanding
+            if now < plan.endTime, !flows[index].wantsWrite { send(index) }
+        }
+        return (open, waiting)
+    }
+
+    private func fail(_ index: Int, _ code: Int32) {
+        result.record(ErrorCounts.category(of: code), "UDP socket to \(plan.target): \(String(cString: strerror(code)))")
+        result.udp.jitterSum += flows[index].jitter
+        result.udp.jitterSockets += flows[index].anyReceived ? 1 : 0
+        closeFlow(index)
+    }
+
+    private func closeFlow(_ index: Int) {
+        epoll.remove(flows[index].fd)
+        close(flows[index].fd)
+        flows[index].open = false
+    }
+
+    private func setWriteInterest(_ index: Int, _ on: Bool) {
+        flows[index].wantsWrite = on
+        try? epoll.modify(flows[index].fd, events: Epoll.readable | (on ? Epoll.writable : 0), data: UInt64(index))
+    }
+}

@@ -1,0 +1,135 @@
+import CSockBenchLinux
+import Glibc
+
+/// Errors by category, as reports show them.
+public struct ErrorCounts: Codable, Sendable, Equatable {
+    public var refused: UInt64 = 0
+    public var reset: UInt64 = 0
+    public var timeout: UInt64 = 0
+    public var integrity: UInt64 = 0
+    public var other: UInt64 = 0
+
+    public init() {}
+
+    public var total: UInt64 { refused + reset + timeout + integrity + other }
+
+    public enum Category: String, Sendable { case refused, reset, timeout, integrity, other }
+
+    /// The category a socket errno belongs to.
+    public static func category(of code: Int32) -> Category {
+        switch code {
+        case ECONNREFUSED: .refused
+        case ECONNRESET, EPIPE, ECONNABORTED: .reset
+        case ETIMEDOUT: .timeout
+        default: .other
+        }
+    }
+
+    mutating func count(_ category: Category) {
+        switch category {
+        case .refused: refused += 1
+        case .reset: reset += 1
+        case .timeout: timeout += 1
+        case .integrity: integrity += 1
+        case .other: other += 1
+        }
+    }
+
+    mutating func add(_ other: ErrorCounts) {
+        refused += other.refused
+        reset += other.reset
+        timeout += other.timeout
+        integrity += other.integrity
+        self.other += other.other
+    }
+
+    enum CodingKeys: String, CodingKey { case total, refused, reset, timeout, integrity, other }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(total, forKey: .total)
+        try container.encode(refused, forKey: .refused)
+        try container.encode(reset, forKey: .reset)
+        try container.encode(timeout, forKey: .timeout)
+        try container.encode(integrity, forKey: .integrity)
+        try container.encode(other, forKey: .other)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        refused = try container.decode(UInt64.self, forKey: .refused)
+        reset = try container.decode(UInt64.self, forKey: .reset)
+        timeout = try container.decode(UInt64.self, forKey: .timeout)
+        integrity = try container.decode(UInt64.self, forKey: .integrity)
+        other = try container.decode(UInt64.self, forKey: .other)
+    }
+}
+
+/// UDP delivery counted from sequence numbers, over datagrams sent in the measured window.
+public struct UDPCounters: Sendable, Equatable {
+    public var sent: UInt64 = 0
+    public var received: UInt64 = 0
+    public var duplicated: UInt64 = 0
+    public var reordered: UInt64 = 0
+    /// RFC 3550 interarrival jitter, summed over sockets to average at the end.
+    public var jitterSum: Double = 0
+    public var jitterSockets: Int = 0
+    /// Every datagram sent, warm-up included (compared with what a sink server counted).
+    public var sentIncludingWarmup: UInt64 = 0
+
+    public init() {}
+
+    public var lost: UInt64 { sent > received ? sent - received : 0 }
+    public var jitter: Double { jitterSockets == 0 ? 0 : jitterSum / Double(jitterSockets) }
+
+    mutating func add(_ other: UDPCounters) {
+        sent += other.sent
+        received += other.received
+        duplicated += other.duplicated
+        reordered += other.reordered
+        jitterSum += other.jitterSum
+        jitterSockets += other.jitterSockets
+        sentIncludingWarmup += other.sentIncludingWarmup
+    }
+}
+
+/// What one worker thread measured; merged across workers by `LoadEngine`.
+public struct WorkerResult: Sendable {
+    public var latency = LatencyHistogram()
+    public var connectLatency = LatencyHistogram()
+    /// Messages sent and answers received in the measured window.
+    public var messagesSent: UInt64 = 0
+    public var messagesReceived: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    public var bytesReceived: UInt64 = 0
+    public var errors = ErrorCounts()
+    public var connectionsEstablished = 0
+    public var connectionsFailed = 0
+    public var udp = UDPCounters()
+    public var effectiveOptions: SocketOptionSet?
+    /// The first error of the run in words, for the terminal and the report.
+    public var firstError: String?
+
+    public init() {}
+
+    mutating func merge(_ other: WorkerResult) {
+        latency.merge(other.latency)
+        connectLatency.merge(other.connectLatency)
+        messagesSent += other.messagesSent
+        messagesReceived += other.messagesReceived
+        bytesSent += other.bytesSent
+        bytesReceived += other.bytesReceived
+        errors.add(other.errors)
+        connectionsEstablished += other.connectionsEstablished
+        connectionsFailed += other.connectionsFailed
+        udp.add(other.udp)
+        effectiveOptions = effectiveOptions ?? other.effectiveOptions
+        firstError = firstError ?? other.firstError
+    }
+
+    /// Counts an error; the first one is kept in words (off the hot path: errors end a connection).
+    mutating func record(_ category: ErrorCounts.Category, _ message: @autoclosure () -> String) {
+        errors.count(category)
+        if firstError == nil { firstError = message() }
+    }
+}

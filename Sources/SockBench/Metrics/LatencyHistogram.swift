@@ -1,0 +1,62 @@
+import Histogram
+
+/// Latencies in nanoseconds, 3 significant digits, 1 ns to 1 hour. One per worker thread,
+/// recorded without locks or allocation, merged once at the end of a run.
+public struct LatencyHistogram: Sendable {
+    public static let highestTrackable: UInt64 = 3_600_000_000_000
+
+    public private(set) var histogram: Histogram<UInt64>
+
+    public init() {
+        histogram = Histogram(lowestDiscernibleValue: 1, highestTrackableValue: Self.highestTrackable,
+                              numberOfSignificantValueDigits: .three)
+    }
+
+    init(histogram: Histogram<UInt64>) { self.histogram = histogram }
+
+    /// Records one latency; values beyond an hour are clamped rather than dropped.
+    @inline(__always)
+    public mutating func record(_ nanoseconds: UInt64) {
+        histogram.record(nanoseconds < Self.highestTrackable ? nanoseconds : Self.highestTrackable)
+    }
+
+    public mutating func record(_ nanoseconds: UInt64, count: UInt64) {
+        histogram.record(min(nanoseconds, Self.highestTrackable), count: count)
+    }
+
+    public mutating func merge(_ other: LatencyHistogram) { histogram.add(other.histogram) }
+
+    public var count: UInt64 { histogram.totalCount }
+
+    public func percentile(_ p: Double) -> UInt64 { count == 0 ? 0 : histogram.valueAtPercentile(p) }
+
+    /// The figures reports carry, plus the mergeable encoding of the whole histogram.
+    public var summary: LatencySummary {
+        guard count > 0 else { return .empty }
+        return LatencySummary(
+            count: count, min: histogram.min, mean: histogram.mean, stddev: histogram.stdDeviation,
+            p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9),
+            p9999: percentile(99.99), max: histogram.max, histogram: HistogramCodec.encode(self))
+    }
+}
+
+/// A latency distribution as reports carry it, in nanoseconds (the enclosing key says `_ns`).
+public struct LatencySummary: Codable, Sendable, Equatable {
+    public var count: UInt64
+    public var min: UInt64
+    public var mean: Double
+    public var stddev: Double
+    public var p50: UInt64
+    public var p90: UInt64
+    public var p99: UInt64
+    public var p999: UInt64
+    public var p9999: UInt64
+    public var max: UInt64
+    /// The whole histogram in the standard HdrHistogram V2 compressed base64 form ("HISTFAAA..."),
+    /// so reports from several runs or machines merge without losing percentiles.
+    public var histogram: String
+    public var histogramEncoding: String = HistogramCodec.encodingName
+
+    public static let empty = LatencySummary(count: 0, min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0, p999: 0,
+                                              p9999: 0, max: 0, histogram: HistogramCodec.encode(LatencyHistogram()))
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Renders `report.md`: the JSON report's figures as readable tables.
+public enum MarkdownReport {
+    public static func render(_ report: Report) -> String {
+        var out: [String] = []
+        out.append("# sockbench report: \(report.scenario.name)")
+        out.append("")
+        if !report.scenario.description.isEmpty { out += [report.scenario.description, ""] }
+        out.append("Generated \(report.generatedAt) by sockbench \(report.tool.version) from `\(report.scenario.source)`. Status: **\(report.status)**.")
+        if let failure = report.failure { out += ["", "> Run failed: \(failure)"] }
+        for run in report.runs { out += ["", render(run)] }
+        out += ["", "## Environment", "", "| | |", "|---|---|"]
+        let env = report.environment
+        out.append("| host | \(env.host) |")
+        out.append("| kernel | \(env.kernel) (\(env.architecture)) |")
+        out.append("| cpus | \(env.cpus) |")
+        out.append("| descriptor limit | \(env.descriptorLimit) |")
+        for (name, value) in env.sysctls.sorted(by: { $0.key < $1.key }) { out.append("| \(name) | \(value) |") }
+        out.append("")
+        return out.joined(separator: "\n")
+    }
+
+    static func render(_ run: RunResult) -> String {
+        var out: [String] = []
+        let heading = run.variant == "default" ? "## Run" : "## Run: \(run.variant)"
+        out += [heading, ""]
+        var shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
+        if let direction = run.direction { shape += " (\(direction.rawValue))" }
+        let server = run.server.startedBySockbench ? "sockbench \(run.server.kind) at \(run.target)" : "external server at \(run.target)"
+        out.append("\(shape) against \(server); \(run.connections.requested) connections, \(run.messageSizeBytes)-byte messages"
+            + (run.responseSizeBytes.map { ", \($0)-byte answers" } ?? "")
+            + (run.pattern == .requestResponse ? ", depth \(run.depth)" : "")
+            + "; measured \(Format.seconds(run.durationS)) after \(Format.seconds(run.warmupS)) warm-up.")
+        out += ["", "### Throughput", "", "| metric | value |", "|---|---|"]
+        out.append("| messages/s | \(Format.rate(run.throughput.messagesPerSecond)) |")
+        out.append("| sent | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) (\(Format.grouped(run.throughput.bytesPerSecondSent)) B/s) |")
+        out.append("| received | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived)) (\(Format.grouped(run.throughput.bytesPerSecondReceived)) B/s) |")
+        out.append("| messages sent / answered | \(run.messages.sent) / \(run.messages.received) |")
+        out += ["", "### Latency", "", latencyTable([("round trip", run.latencyNs), ("connect", run.connectLatencyNs)])]
+        out += ["", "### Errors", "", "| total | refused | reset | timeout | integrity | other |", "|---|---|---|---|---|---|"]
+        let e = run.errors
+        out.append("| \(e.total) | \(e.refused) | \(e.reset) | \(e.timeout) | \(e.integrity) | \(e.other) |")
+        if let first = run.firstError { out += ["", "First error: \(first)"] }
+        out.append("")
+        out.append("Connections: \(run.connections.established) established, \(run.connections.failed) failed of \(run.connections.requested).")
+        if let udp = run.udp {
+            out += ["", "### UDP delivery", "", "| sent | received | lost | loss | duplicated | reordered | jitter (RFC 3550) |",
+                    "|---|---|---|---|---|---|---|"]
+            out.append("| \(udp.sent) | \(udp.received.map(String.init) ?? "n/a") | \(udp.lost.map(String.init) ?? "n/a") | "
+                + "\(udp.lossPercent.map { String(format: "%.3f%%", $0) } ?? "n/a") | \(udp.duplicated) | \(udp.reordered) | "
+                + "\(udp.jitterNs.map { Format.latency($0) } ?? "n/a") |")
+        }
+        out += ["", "### Socket options", "", optionsTable(run.socketOptions)]
+        out += ["", "### CPU", "", "| side | user | system |", "|---|---|---|"]
+        out.append("| client | \(Format.seconds(run.cpu.clientUserS)) | \(Format.seconds(run.cpu.clientSysS)) |")
+        if let user = run.cpu.serverUserS, let system = run.cpu.serverSysS {
+            out.append("| server | \(Format.seconds(user)) | \(Format.seconds(system)) |")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func latencyTable(_ rows: [(String, LatencySummary)]) -> String {
+        var out = ["| | count | min | mean | p50 | p90 | p99 | p99.9 | p99.99 | max |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for (name, l) in rows {
+            guard l.count > 0 else {
+                out.append("| \(name) | 0 | | | | | | | | |")
+                continue
+            }
+            out.append("| \(name) | \(l.count) | \(Format.latency(l.min)) | \(Format.latency(l.mean)) | \(Format.latency(l.p50)) | "
+                + "\(Format.latency(l.p90)) | \(Format.latency(l.p99)) | \(Format.latency(l.p999)) | \(Format.latency(l.p9999)) | \(Format.latency(l.max)) |")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// One row per option: requested and effective on each side; a differing pair is marked.
+    static func optionsTable(_ options: RunResult.SocketOptionsRecord) -> String {
+        var out = ["| option | client requested | client effective | server requested | server effective |", "|---|---|---|---|---|"]
+        var names = Set(options.client.effective.values.keys).union(options.client.requested.values.keys)
+        if let server = options.server { names.formUnion(server.effective.values.keys); names.formUnion(server.requested.values.keys) }
+        func cell(_ side: RunResult.RequestedEffective?, _ option: SocketOption) -> (String, String) {
+            guard let side else { return ("", "n/a") }
+            let requested = side.requested[option]?.description ?? ""
+            var effective = side.effective[option]?.description ?? ""
+            if side.mismatched.contains(option.rawValue) { effective += " ≠" }
+            return (requested, effective)
+        }
+        for option in names.sorted() {
+            let client = cell(options.client, option)
+            let server = cell(options.server, option)
+            out.append("| \(option.rawValue) | \(client.0) | \(client.1) | \(server.0) | \(server.1) |")
+        }
+        out.append("")
+        out.append("≠ marks a requested value the kernel holds differently (Linux doubles SO_SNDBUF/SO_RCVBUF for bookkeeping; net.core.rmem_max/wmem_max clamp them).")
+        return out.joined(separator: "\n")
+    }
+}

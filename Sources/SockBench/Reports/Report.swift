@@ -1,0 +1,119 @@
+/// Everything one `sockbench run` produced: what renderers (JSON, Markdown, terminal) read.
+/// Field names are snake_case in JSON; every duration or latency names its unit (`_ns`, `_s`).
+public struct Report: Codable, Sendable {
+    public static let schemaName = "sockbench/report/v1"
+
+    public var schema = Report.schemaName
+    public var tool = ToolInfo()
+    /// UTC, ISO 8601.
+    public var generatedAt: String
+    /// `ok`, or `failed` when the run could not measure what it set out to (exit code 3).
+    public var status: String
+    /// Why the run failed, when it did.
+    public var failure: String?
+    public var environment: EnvironmentInfo
+    public var scenario: ScenarioRecord
+    public var runs: [RunResult]
+
+    public struct ToolInfo: Codable, Sendable {
+        public var name = "sockbench"
+        public var version = SockBenchVersion.current
+    }
+}
+
+public enum SockBenchVersion {
+    public static let current = "0.1.0"
+}
+
+/// One measured run (one variant; matrices add more).
+public struct RunResult: Codable, Sendable {
+    public var variant = "default"
+    public var target: String
+    public var server: ServerRecord
+    public var transport: Socket.Transport
+    public var pattern: LoadSpec.Pattern
+    public var direction: LoadSpec.Direction?
+    public var messageSizeBytes: Int
+    public var responseSizeBytes: Int?
+    public var depth: Int
+    /// The measured window, and the warm-up before it (excluded from every figure).
+    public var durationS: Double
+    public var warmupS: Double
+    public var connections: ConnectionCounts
+    public var messages: MessageCounts
+    public var latencyNs: LatencySummary
+    public var connectLatencyNs: LatencySummary
+    public var throughput: Throughput
+    public var errors: ErrorCounts
+    public var firstError: String?
+    public var socketOptions: SocketOptionsRecord
+    public var udp: UDPRecord?
+    public var cpu: CPUUsage
+
+    public struct ConnectionCounts: Codable, Sendable {
+        public var requested: Int
+        public var established: Int
+        public var failed: Int
+    }
+
+    public struct MessageCounts: Codable, Sendable {
+        public var sent: UInt64
+        public var received: UInt64
+        public var bytesSent: UInt64
+        public var bytesReceived: UInt64
+    }
+
+    public struct Throughput: Codable, Sendable {
+        /// Answers per second (request-response), datagrams sent per second (UDP streams),
+        /// or writes/reads of `message_size_bytes` per second (TCP streams).
+        public var messagesPerSecond: Double
+        public var bytesPerSecondSent: Double
+        public var bytesPerSecondReceived: Double
+    }
+
+    public struct ServerRecord: Codable, Sendable {
+        public var kind: String
+        public var address: String
+        public var startedBySockbench: Bool
+        public var connectionsAccepted: Int?
+        public var datagramsReceived: UInt64?
+        public var datagramsDropped: UInt64?
+    }
+
+    public struct SocketOptionsRecord: Codable, Sendable {
+        public var client: RequestedEffective
+        /// Absent for an external server (its options cannot be read from here).
+        public var server: RequestedEffective?
+    }
+
+    /// What the scenario asked for and what getsockopt read back afterwards.
+    public struct RequestedEffective: Codable, Sendable {
+        public var requested: SocketOptionSet
+        public var effective: SocketOptionSet
+        /// Requested options whose effective value differs (SO_SNDBUF doubled, a clamp, ...).
+        public var mismatched: [String]
+
+        public init(requested: SocketOptionSet, effective: SocketOptionSet) {
+            self.requested = requested
+            self.effective = effective
+            mismatched = requested.sorted.filter { effective[$0.option] != $0.value }.map(\.option.rawValue)
+        }
+    }
+
+    public struct UDPRecord: Codable, Sendable {
+        public var sent: UInt64
+        public var received: UInt64?
+        public var lost: UInt64?
+        public var lossPercent: Double?
+        public var duplicated: UInt64
+        public var reordered: UInt64
+        public var jitterNs: Double?
+    }
+
+    public struct CPUUsage: Codable, Sendable {
+        public var clientUserS: Double
+        public var clientSysS: Double
+        public var serverUserS: Double?
+        public var serverSysS: Double?
+    }
+}

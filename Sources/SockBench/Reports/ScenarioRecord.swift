@@ -1,0 +1,60 @@
+/// The scenario as it was run, defaults filled in, in report form (durations in seconds).
+public struct ScenarioRecord: Codable, Sendable {
+    public var name: String
+    public var description: String
+    public var source: String
+    public var server: Server
+    public var client: Client
+    public var load: Load
+
+    public struct Server: Codable, Sendable {
+        public var kind: String
+        public var bind: String?
+        public var address: String?
+        public var `protocol`: String
+        public var threads: Int?
+        public var responseSizeBytes: Int?
+        public var options: SocketOptionSet
+    }
+
+    public struct Client: Codable, Sendable {
+        public var options: SocketOptionSet
+    }
+
+    public struct Load: Codable, Sendable {
+        public var connections: Int
+        public var durationS: Double
+        public var warmupS: Double
+        public var threads: Int
+        public var pattern: String
+        public var messageSizeBytes: Int
+        public var depth: Int
+        public var direction: String?
+        public var connectTimeoutS: Double
+        public var requestTimeoutS: Double
+        public var udpLossTimeoutS: Double
+    }
+
+    public init(_ scenario: Scenario) {
+        let server = scenario.server
+        let load = scenario.load
+        let external = server.kind == .external
+        name = scenario.name
+        description = scenario.description
+        source = scenario.sourcePath
+        self.server = Server(kind: server.kind.rawValue, bind: external ? nil : server.bind.description,
+                             address: server.address?.description, protocol: server.transport.rawValue,
+                             threads: external ? nil : server.threads, responseSizeBytes: server.responseSize,
+                             options: server.options)
+        client = Client(options: scenario.client.options)
+        self.load = Load(connections: load.connections, durationS: seconds(load.durationNanoseconds),
+                         warmupS: seconds(load.warmupNanoseconds), threads: load.threads, pattern: load.pattern.rawValue,
+                         messageSizeBytes: load.messageSize, depth: load.depth,
+                         direction: load.pattern == .stream ? load.direction.rawValue : nil,
+                         connectTimeoutS: seconds(load.connectTimeoutNanoseconds),
+                         requestTimeoutS: seconds(load.requestTimeoutNanoseconds),
+                         udpLossTimeoutS: seconds(load.udpLossTimeoutNanoseconds))
+    }
+}
+
+func seconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }

@@ -1,0 +1,44 @@
+import Foundation
+
+/// The few lines `sockbench run` prints at the end.
+public enum TerminalSummary {
+    public static func render(_ report: Report, directory: String) -> String {
+        var lines: [String] = []
+        for run in report.runs {
+            let shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
+            lines.append("\(report.scenario.name): \(shape), \(run.connections.established)/\(run.connections.requested) connections, \(Format.seconds(run.durationS)) measured")
+            if run.pattern == .requestResponse {
+                lines.append("  round trips  \(Format.rate(run.throughput.messagesPerSecond))")
+                let l = run.latencyNs
+                if l.count > 0 {
+                    lines.append("  latency      p50 \(Format.latency(l.p50))  p90 \(Format.latency(l.p90))  p99 \(Format.latency(l.p99))  p99.9 \(Format.latency(l.p999))  max \(Format.latency(l.max))")
+                }
+            } else {
+                lines.append("  messages     \(Format.rate(run.throughput.messagesPerSecond))")
+            }
+            lines.append("  throughput   sent \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)), received \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived))")
+            if run.connectLatencyNs.count > 0 {
+                lines.append("  connect      p50 \(Format.latency(run.connectLatencyNs.p50))  max \(Format.latency(run.connectLatencyNs.max))")
+            }
+            if let udp = run.udp {
+                let loss = udp.lost.map { "\($0) lost (\(String(format: "%.3f", udp.lossPercent ?? 0))%)" } ?? "loss n/a"
+                lines.append("  udp          \(udp.sent) sent, \(loss), \(udp.duplicated) duplicated, \(udp.reordered) reordered, jitter \(udp.jitterNs.map { Format.latency($0) } ?? "n/a")")
+            }
+            let e = run.errors
+            lines.append("  errors       \(e.total) (refused \(e.refused), reset \(e.reset), timeout \(e.timeout), integrity \(e.integrity), other \(e.other))")
+            if let first = run.firstError { lines.append("  first error  \(first)") }
+            let mismatches = run.socketOptions.client.mismatched.map { "client \($0)" } + (run.socketOptions.server?.mismatched.map { "server \($0)" } ?? [])
+            if !mismatches.isEmpty {
+                lines.append("  options      requested ≠ effective: \(mismatches.joined(separator: ", ")) (see report.md)")
+            }
+            var cpu = "  cpu          client \(String(format: "%.2f", run.cpu.clientUserS))s user \(String(format: "%.2f", run.cpu.clientSysS))s sys"
+            if let user = run.cpu.serverUserS, let system = run.cpu.serverSysS {
+                cpu += "; server \(String(format: "%.2f", user))s user \(String(format: "%.2f", system))s sys"
+            }
+            lines.append(cpu)
+        }
+        if let failure = report.failure { lines.append("run failed: \(failure)") }
+        lines.append("reports: \(directory)/report.json, \(directory)/report.md")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,18 @@
+/// Why `sockbench run` could not produce a report, with the exit code it maps to
+/// (1: bad input or usage, 3: the run itself failed).
+public struct RunError: Error, CustomStringConvertible, Sendable {
+    public enum Code: Int32, Sendable {
+        case badInput = 1
+        case runFailed = 3
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

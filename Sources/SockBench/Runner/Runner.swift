@@ -1,0 +1,194 @@
+import CSockBenchLinux
+import Foundation
+import Glibc
+
+/// Carries out one `sockbench run`: starts the reference server (or takes the external target),
+/// drives the load, stops the server, and writes `report.json` and `report.md`.
+public enum Runner {
+    public struct Options: Sendable {
+        /// Where reports go; default `reports/<scenario-name>/<UTC timestamp>/`.
+        public var outputDirectory: String?
+        /// Replaces the scenario's server with this external one.
+        public var target: SocketAddress?
+        /// Replaces the scenario's measured duration.
+        public var duration: UInt64?
+        /// The sockbench binary that runs `serve` for reference servers.
+        public var executable: String
+
+        public init(outputDirectory: String? = nil, target: SocketAddress? = nil, duration: UInt64? = nil,
+                    executable: String) {
+            self.outputDirectory = outputDirectory
+            self.target = target
+            self.duration = duration
+            self.executable = executable
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var report: Report
+        public var directory: String
+        /// 0 when the run measured what it set out to, 3 when it failed.
+        public var exitCode: Int32
+    }
+
+    /// The scenario with command-line overrides applied.
+    public static func resolve(_ scenario: Scenario, options: Options) -> Scenario {
+        var resolved = scenario
+        if let target = options.target {
+            let original = scenario.server
+            resolved.server = ServerSpec(kind: .external, address: target, externalTransport: original.transport,
+                                         responseSize: original.responseSize)
+        }
+        if let duration = options.duration { resolved.load.durationNanoseconds = duration }
+        return resolved
+    }
+
+    public static func run(_ original: Scenario, options: Options) throws(RunError) -> Outcome {
+        let scenario = resolve(original, options: options)
+        let started = Date()
+        let directory = options.outputDirectory ?? defaultDirectory(for: scenario, at: started)
+        do {
+            try AtomicFile.prepareDirectory(directory)
+        } catch {
+            throw RunError(.badInput, "\(error)")
+        }
+
+        var server: ServerProcess?
+        let target: SocketAddress
+        let configuration = serverConfiguration(scenario)
+        if let configuration {
+            do {
+                server = try ServerProcess.launch(executable: options.executable, configuration: configuration)
+            } catch {
+                throw RunError(.runFailed, error.message)
+            }
+            target = server!.address
+        } else {
+            target = scenario.server.address!
+        }
+
+        let usageBefore = resourceUsage()
+        let load: LoadEngine.Outcome
+        do {
+            load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: target), connections: scenario.load.connections,
+                                      threads: scenario.load.threads, warmup: scenario.load.warmupNanoseconds,
+                                      duration: scenario.load.durationNanoseconds)
+        } catch {
+            _ = server?.stop()
+            throw RunError(.runFailed, "cannot start the load: \(error)")
+        }
+        let usageAfter = resourceUsage()
+        let serverOutcome = server?.stop()
+
+        var run = makeResult(scenario: scenario, target: target, load: load, server: serverOutcome, configuration: configuration)
+        run.cpu.clientUserS = usageAfter.user - usageBefore.user
+        run.cpu.clientSysS = usageAfter.system - usageBefore.system
+        let failure = failureReason(run, target: target)
+        let report = Report(generatedAt: ISO8601DateFormatter().string(from: started), status: failure == nil ? "ok" : "failed",
+                            failure: failure, environment: .current(), scenario: ScenarioRecord(scenario), runs: [run])
+        try write(report, to: directory)
+        return Outcome(report: report, directory: directory, exitCode: failure == nil ? 0 : RunError.Code.runFailed.rawValue)
+    }
+
+    static func serverConfiguration(_ scenario: Scenario) -> ServerConfiguration? {
+        guard scenario.server.kind != .external else { return nil }
+        return ServerConfiguration(kind: scenario.server.kind, bind: scenario.server.bind, threads: scenario.server.threads,
+                                   options: scenario.server.options, requestSize: scenario.load.messageSize,
+                                   responseSize: scenario.server.responseSize ?? scenario.load.messageSize)
+    }
+
+    static func makeResult(scenario: Scenario, target: SocketAddress, load: LoadEngine.Outcome,
+                           server: ServerProcess.Outcome?, configuration: ServerConfiguration?) -> RunResult {
+        let measured = load.result
+        let seconds = max(Double(load.measuredNanoseconds) / 1e9, 1e-9)
+        let spec = scenario.load
+        let messagesPerSecond: Double
+        switch (spec.pattern, scenario.transport) {
+        case (.requestResponse, _): messagesPerSecond = Double(measured.messagesReceived) / seconds
+        case (.stream, .udp): messagesPerSecond = Double(measured.messagesSent) / seconds
+        case (.stream, .tcp):
+            let bytes = spec.direction == .upload ? measured.bytesSent : measured.bytesReceived
+            messagesPerSecond = Double(bytes) / Double(spec.messageSize) / seconds
+        }
+        let stats = server?.statistics
+        var udp: RunResult.UDPRecord?
+        if scenario.transport == .udp {
+            let counters = measured.udp
+            if spec.pattern == .requestResponse {
+                udp = RunResult.UDPRecord(sent: counters.sent, received: counters.received, lost: counters.lost,
+                                          lossPercent: counters.sent == 0 ? 0 : 100 * Double(counters.lost) / Double(counters.sent),
+                                          duplicated: counters.duplicated, reordered: counters.reordered, jitterNs: counters.jitter)
+            } else {
+                // A sink answers nothing: delivery is what the server counted against everything sent.
+                let received = stats?.datagramsReceived
+                let lost = received.map { counters.sentIncludingWarmup > $0 ? counters.sentIncludingWarmup - $0 : 0 }
+                udp = RunResult.UDPRecord(sent: counters.sent, received: received, lost: lost,
+                                          lossPercent: lost.map { counters.sentIncludingWarmup == 0 ? 0 : 100 * Double($0) / Double(counters.sentIncludingWarmup) },
+                                          duplicated: 0, reordered: 0, jitterNs: nil)
+            }
+        }
+        let serverOptions = configuration.map {
+            RunResult.RequestedEffective(requested: $0.options, effective: stats?.effectiveOptions ?? SocketOptionSet())
+        }
+        return RunResult(
+            target: target.description,
+            server: RunResult.ServerRecord(kind: scenario.server.kind.rawValue, address: target.description,
+                                           startedBySockbench: configuration != nil, connectionsAccepted: stats?.connectionsAccepted,
+                                           datagramsReceived: stats?.datagramsReceived, datagramsDropped: stats.map { $0.datagramsDropped }),
+            transport: scenario.transport, pattern: spec.pattern, direction: spec.pattern == .stream ? spec.direction : nil,
+            messageSizeBytes: spec.messageSize, responseSizeBytes: scenario.server.responseSize, depth: spec.depth,
+            durationS: Double(load.measuredNanoseconds) / 1e9, warmupS: Double(spec.warmupNanoseconds) / 1e9,
+            connections: .init(requested: spec.connections, established: measured.connectionsEstablished, failed: measured.connectionsFailed),
+            messages: .init(sent: measured.messagesSent, received: measured.messagesReceived,
+                            bytesSent: measured.bytesSent, bytesReceived: measured.bytesReceived),
+            latencyNs: measured.latency.summary, connectLatencyNs: measured.connectLatency.summary,
+            throughput: .init(messagesPerSecond: messagesPerSecond, bytesPerSecondSent: Double(measured.bytesSent) / seconds,
+                              bytesPerSecondReceived: Double(measured.bytesReceived) / seconds),
+            errors: measured.errors, firstError: measured.firstError,
+            socketOptions: .init(client: .init(requested: scenario.client.options, effective: measured.effectiveOptions ?? SocketOptionSet()),
+                                 server: serverOptions),
+            udp: udp,
+            cpu: .init(clientUserS: 0, clientSysS: 0, serverUserS: server?.userSeconds, serverSysS: server?.systemSeconds))
+    }
+
+    /// A run fails when it could not measure at all: no connection, or no answer to any request.
+    static func failureReason(_ run: RunResult, target: SocketAddress) -> String? {
+        let why = run.firstError.map { ": \($0)" } ?? ""
+        if run.connections.established == 0 {
+            return "no connection to \(target) could be established (\(run.connections.failed) of \(run.connections.requested) failed)\(why)"
+        }
+        let answered = run.pattern == .requestResponse ? run.messages.received : run.messages.sent + run.messages.bytesReceived
+        if answered == 0, run.errors.total > 0 {
+            return "nothing was exchanged with \(target)\(why)"
+        }
+        return nil
+    }
+
+    static func write(_ report: Report, to directory: String) throws(RunError) {
+        do {
+            let json = try JSONEncoder.snakeCase.encode(report)
+            try AtomicFile.write(json + Data("\n".utf8), to: directory + "/report.json")
+            try AtomicFile.write(Data(MarkdownReport.render(report).utf8), to: directory + "/report.md")
+        } catch let error as AtomicFile.WriteError {
+            throw RunError(.runFailed, "\(error)")
+        } catch {
+            throw RunError(.runFailed, "cannot encode the report: \(error)")
+        }
+    }
+
+    /// `reports/<name>/<UTC timestamp>`, with the name reduced to characters safe in a path.
+    public static func defaultDirectory(for scenario: Scenario, at date: Date) -> String {
+        let safe = String(scenario.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(64))
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return "reports/\(safe.isEmpty ? "scenario" : safe)/\(formatter.string(from: date))"
+    }
+
+    static func resourceUsage() -> (user: Double, system: Double) {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return (usage.ru_utime.seconds, usage.ru_stime.seconds)
+    }
+}

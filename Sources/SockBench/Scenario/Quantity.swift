@@ -1,0 +1,85 @@
+/// Parsing of the human units scenario files use: durations (`500ms`, `10s`) and sizes (`64`, `16KiB`).
+/// Each parser returns nil-free results or a short phrase saying what is allowed, which the loader
+/// turns into a `file:line:column` error.
+public enum Quantity {
+    /// Nanoseconds per duration unit, longest suffix first so `ms` wins over `s`.
+    static let durationUnits: [(suffix: String, nanoseconds: Double)] = [
+        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+    ]
+
+    /// Bytes per size unit. K/M/G are binary as in iperf3; kB/MB/GB are decimal.
+    static let sizeUnits: [(suffix: String, bytes: Int)] = [
+        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30),
+        ("kB", 1000), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000),
+        ("K", 1 << 10), ("k", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
+    ]
+
+    public static let durationHelp = "a duration such as 500ms, 10s, 2m (units: ns, us, ms, s, m, h)"
+    public static let sizeHelp = "a size in bytes such as 64, 16KiB, 1MiB (units: B, KiB, MiB, GiB, kB, MB, GB)"
+
+    /// Parses a duration into nanoseconds. A bare `0` is accepted; any other number needs a unit.
+    public static func nanoseconds(_ text: String) -> Result<UInt64, QuantityError> {
+        let trimmed = text.trimmingWhitespace()
+        if trimmed == "0" { return .success(0) }
+        for unit in durationUnits where trimmed.hasSuffix(unit.suffix) {
+            let number = trimmed.dropLast(unit.suffix.count).trimmingWhitespace()
+            // `m` must not swallow `ms`, `ns`, ...: the number part has to be a plain number.
+            guard let value = Double(number), value >= 0, value.isFinite else { continue }
+            let ns = value * unit.nanoseconds
+            guard ns < 1e18 else { return .failure(QuantityError(expected: durationHelp, got: text)) }
+            return .success(UInt64(ns.rounded()))
+        }
+        return .failure(QuantityError(expected: durationHelp, got: text))
+    }
+
+    /// Parses a size into bytes: a whole number, optionally with a unit.
+    public static func bytes(_ text: String) -> Result<Int, QuantityError> {
+        let trimmed = text.trimmingWhitespace()
+        if let plain = Int(trimmed), plain >= 0 { return .success(plain) }
+        for unit in sizeUnits where trimmed.hasSuffix(unit.suffix) {
+            let number = trimmed.dropLast(unit.suffix.count).trimmingWhitespace()
+            guard let value = Double(number), value >= 0, value.isFinite else { continue }
+            let bytes = value * Double(unit.bytes)
+            guard bytes == bytes.rounded(), bytes < 1e15 else { break }
+            return .success(Int(bytes))
+        }
+        return .failure(QuantityError(expected: sizeHelp, got: text))
+    }
+
+    /// Formats nanoseconds the way a scenario would write them (`1.5s`, `250ms`, `80us`).
+    public static func formatDuration(_ ns: UInt64) -> String {
+        let value = Double(ns)
+        switch ns {
+        case 0: return "0s"
+        case ..<1_000: return "\(ns)ns"
+        case ..<1_000_000: return trim(value / 1e3) + "us"
+        case ..<1_000_000_000: return trim(value / 1e6) + "ms"
+        default: return trim(value / 1e9) + "s"
+        }
+    }
+
+    /// Formats a byte count with a binary unit when it divides evenly (`16KiB`), else plain bytes.
+    public static func formatSize(_ bytes: Int) -> String {
+        for (suffix, unit) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= unit && bytes % unit == 0 {
+            return "\(bytes / unit)\(suffix)"
+        }
+        return "\(bytes)"
+    }
+
+    static func trim(_ value: Double) -> String {
+        let rounded = (value * 100).rounded() / 100
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+}
+
+/// A quantity that did not parse: what was expected and what was written.
+public struct QuantityError: Error, Sendable, Equatable {
+    public let expected: String
+    public let got: String
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}

@@ -1,0 +1,117 @@
+/// A load test as a user describes it: which server, which load, which socket options.
+/// Produced by `ScenarioLoader`, validated, with every default filled in.
+public struct Scenario: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var server: ServerSpec
+    public var client: ClientSpec
+    public var load: LoadSpec
+    /// The file the scenario came from, for messages.
+    public var sourcePath: String
+
+    public init(name: String, description: String = "", server: ServerSpec, client: ClientSpec = ClientSpec(),
+                load: LoadSpec = LoadSpec(), sourcePath: String = "<memory>") {
+        self.name = name
+        self.description = description
+        self.server = server
+        self.client = client
+        self.load = load
+        self.sourcePath = sourcePath
+    }
+
+    /// The transport the clients use.
+    public var transport: Socket.Transport { server.transport }
+}
+
+/// The kind of server a scenario drives.
+public enum ServerKind: String, Sendable, Codable, CaseIterable {
+    case tcpEcho = "tcp-echo"
+    case tcpSink = "tcp-sink"
+    case tcpSource = "tcp-source"
+    case tcpRR = "tcp-rr"
+    case udpEcho = "udp-echo"
+    case udpSink = "udp-sink"
+    case external
+
+    /// The reference kinds `sockbench serve` can run.
+    public static let reference: [ServerKind] = allCases.filter { $0 != .external }
+
+    public var transport: Socket.Transport? {
+        switch self {
+        case .tcpEcho, .tcpSink, .tcpSource, .tcpRR: .tcp
+        case .udpEcho, .udpSink: .udp
+        case .external: nil
+        }
+    }
+}
+
+/// The server side: a reference server sockbench starts, or an external address.
+public struct ServerSpec: Sendable, Equatable {
+    public var kind: ServerKind
+    /// Where a reference server binds (loopback unless told otherwise).
+    public var bind: SocketAddress
+    /// The server to load when `kind` is external.
+    public var address: SocketAddress?
+    /// Transport of an external server; a reference kind implies its own.
+    public var externalTransport: Socket.Transport
+    /// What an external server is expected to do with a request; echo unless `response_size` is set.
+    public var responseSize: Int?
+    /// Event-loop threads of a reference server.
+    public var threads: Int
+    public var options: SocketOptionSet
+
+    public init(kind: ServerKind, bind: SocketAddress = ServerSpec.defaultBind, address: SocketAddress? = nil,
+                externalTransport: Socket.Transport = .tcp, responseSize: Int? = nil, threads: Int = 1,
+                options: SocketOptionSet = SocketOptionSet()) {
+        self.kind = kind
+        self.bind = bind
+        self.address = address
+        self.externalTransport = externalTransport
+        self.responseSize = responseSize
+        self.threads = threads
+        self.options = options
+    }
+
+    public static let defaultBind = try! SocketAddress(parsing: "127.0.0.1:0")
+
+    public var transport: Socket.Transport { kind.transport ?? externalTransport }
+}
+
+/// The client side's socket options.
+public struct ClientSpec: Sendable, Equatable {
+    public var options: SocketOptionSet
+    public init(options: SocketOptionSet = SocketOptionSet()) { self.options = options }
+}
+
+/// How the clients load the server.
+public struct LoadSpec: Sendable, Equatable {
+    public enum Pattern: String, Sendable, Codable, CaseIterable {
+        /// Send a message, wait for the answer, repeat (up to `depth` in flight per connection).
+        case requestResponse = "request-response"
+        /// Send (upload) or receive (download) as fast as the socket allows.
+        case stream
+    }
+
+    public enum Direction: String, Sendable, Codable, CaseIterable { case upload, download }
+
+    public var connections: Int = 1
+    /// Measured time, after the warm-up.
+    public var durationNanoseconds: UInt64 = 10_000_000_000
+    /// Time before measuring starts; nothing in it is recorded.
+    public var warmupNanoseconds: UInt64 = 1_000_000_000
+    /// Client event-loop threads.
+    public var threads: Int = 1
+    public var pattern: Pattern = .requestResponse
+    /// Bytes per request (request-response) or per write (stream).
+    public var messageSize: Int = 64
+    /// Requests in flight per connection (pipelining).
+    public var depth: Int = 1
+    public var direction: Direction = .upload
+    public var connectTimeoutNanoseconds: UInt64 = 3_000_000_000
+    /// A TCP request without its answer for this long is a timeout error.
+    public var requestTimeoutNanoseconds: UInt64 = 5_000_000_000
+    /// A UDP datagram without its echo for this long is given up as lost (its slot is reused).
+    public var udpLossTimeoutNanoseconds: UInt64 = 200_000_000
+
+    public init() {}
+}

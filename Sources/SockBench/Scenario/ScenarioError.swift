@@ -1,0 +1,24 @@
+/// A scenario file that cannot be used: one line naming the file, line, column and key,
+/// saying what is wrong and what is allowed.
+public struct ScenarioError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    /// The dotted key path (`load.connections`), or nil for errors about the file as a whole.
+    public let key: String?
+    public let message: String
+
+    public init(file: String, line: Int, column: Int, key: String?, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        let location = "\(file):\(line):\(column)"
+        guard let key else { return "\(location): \(message)" }
+        return "\(location): \(key): \(message)"
+    }
+}

@@ -1,0 +1,49 @@
+/// How to run one reference server (`sockbench serve`).
+public struct ServerConfiguration: Sendable {
+    public var kind: ServerKind
+    public var bind: SocketAddress
+    public var threads: Int
+    public var options: SocketOptionSet
+    /// tcp-rr: bytes in one request.
+    public var requestSize: Int
+    /// tcp-rr: bytes in one answer.
+    public var responseSize: Int
+    /// udp-echo: drop every Nth datagram on purpose (0: never). For loss-counting tests.
+    public var dropEvery: Int
+
+    public init(kind: ServerKind, bind: SocketAddress = ServerSpec.defaultBind, threads: Int = 1,
+                options: SocketOptionSet = SocketOptionSet(), requestSize: Int = 64, responseSize: Int = 64,
+                dropEvery: Int = 0) {
+        self.kind = kind
+        self.bind = bind
+        self.threads = threads
+        self.options = options
+        self.requestSize = requestSize
+        self.responseSize = responseSize
+        self.dropEvery = dropEvery
+    }
+}
+
+/// What a reference server saw, reported when it stops.
+public struct ServerStatistics: Codable, Sendable, Equatable {
+    public var connectionsAccepted: Int = 0
+    public var bytesReceived: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    public var datagramsReceived: UInt64 = 0
+    public var datagramsSent: UInt64 = 0
+    public var datagramsDropped: UInt64 = 0
+    /// Options read back from the first accepted socket (TCP) or the server socket (UDP).
+    public var effectiveOptions: SocketOptionSet?
+
+    public init() {}
+
+    mutating func add(_ other: ServerStatistics) {
+        connectionsAccepted += other.connectionsAccepted
+        bytesReceived += other.bytesReceived
+        bytesSent += other.bytesSent
+        datagramsReceived += other.datagramsReceived
+        datagramsSent += other.datagramsSent
+        datagramsDropped += other.datagramsDropped
+        effectiveOptions = effectiveOptions ?? other.effectiveOptions
+    }
+}

@@ -1,0 +1,185 @@
+import CSockBenchLinux
+import Foundation
+import Glibc
+
+/// A reference server running as a child process (`sockbench serve KIND ... --report-stats`).
+/// Started with `launch`, which returns once the child printed its ready line with the bound
+/// address; `stop` ends it with SIGTERM and returns its statistics and CPU time (from wait4).
+/// The child's stdin is a pipe from this process: if this process dies, the child sees EOF and exits.
+public final class ServerProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let address: SocketAddress
+    private let stdoutFD: Int32
+    private let stderrFD: Int32
+    private let stdinFD: Int32
+    private var finished = false
+
+    public struct Outcome: Sendable {
+        public var statistics: ServerStatistics?
+        public var userSeconds: Double
+        public var systemSeconds: Double
+        public var exitStatus: Int32
+    }
+
+    /// The arguments that make `sockbench serve` run `configuration`.
+    public static func arguments(for configuration: ServerConfiguration) -> [String] {
+        var arguments = ["serve", configuration.kind.rawValue, "--bind", configuration.bind.description,
+                         "--threads", String(configuration.threads), "--report-stats", "--exit-on-stdin-eof"]
+        if configuration.kind == .tcpRR {
+            arguments += ["--request-size", String(configuration.requestSize), "--response-size", String(configuration.responseSize)]
+        }
+        if configuration.dropEvery > 0 { arguments += ["--drop-every", String(configuration.dropEvery)] }
+        for (option, value) in configuration.options.sorted {
+            arguments += ["-o", "\(option.rawValue)=\(value == .off ? "off" : value.description)"]
+        }
+        return arguments
+    }
+
+    /// Starts `executable serve ...` and waits up to `readyTimeout` for its ready line.
+    public static func launch(executable: String, configuration: ServerConfiguration,
+                              readyTimeout: UInt64 = 10_000_000_000) throws(ServerProcessError) -> ServerProcess {
+        let argv = [executable] + arguments(for: configuration)
+        var stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1], stdinPipe: [Int32] = [-1, -1]
+        guard CSockBenchLinux_pipe2(&stdoutPipe, O_CLOEXEC) == 0, CSockBenchLinux_pipe2(&stderrPipe, O_CLOEXEC) == 0, CSockBenchLinux_pipe2(&stdinPipe, O_CLOEXEC) == 0 else {
+            throw ServerProcessError(message: "cannot create pipes for the reference server: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], STDIN_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], STDOUT_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], STDERR_FILENO)
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, &cArguments, environ)
+        close(stdoutPipe[1]); close(stderrPipe[1]); close(stdinPipe[0])
+        guard spawned == 0 else {
+            close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
+            throw ServerProcessError(message: "cannot start the reference server \(executable): \(String(cString: strerror(spawned)))")
+        }
+        let deadline = MonotonicClock.now() + readyTimeout
+        let line = readLine(stdoutPipe[0], deadline: deadline)
+        guard let line, let range = line.range(of: " ready on ") else {
+            let stderrText = readAll(stderrPipe[0], deadline: MonotonicClock.now() + 1_000_000_000)
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
+            let reason = stderrText.trimmingWhitespace().split(separator: "\n").last.map(String.init)
+                ?? (line == nil ? "no ready line within \(Quantity.formatDuration(readyTimeout))" : "unexpected output '\(line!)'")
+            throw ServerProcessError(message: "the reference server \(configuration.kind.rawValue) did not start: \(reason)")
+        }
+        let addressText = String(line[range.upperBound...]).trimmingWhitespace()
+        guard let address = try? SocketAddress(parsing: addressText) else {
+            kill(pid, SIGKILL)
+            throw ServerProcessError(message: "the reference server printed an address sockbench cannot read: '\(addressText)'")
+        }
+        return ServerProcess(pid: pid, address: address, stdoutFD: stdoutPipe[0], stderrFD: stderrPipe[0], stdinFD: stdinPipe[1])
+    }
+
+    private init(pid: pid_t, address: SocketAddress, stdoutFD: Int32, stderrFD: Int32, stdinFD: Int32) {
+        self.pid = pid
+        self.address = address
+        self.stdoutFD = stdoutFD
+        self.stderrFD = stderrFD
+        self.stdinFD = stdinFD
+    }
+
+    deinit {
+        if !finished { _ = stop(timeout: 1_000_000_000) }
+    }
+
+    /// Sends SIGTERM, reads the statistics line, and reaps the child (SIGKILL after `timeout`).
+    public func stop(timeout: UInt64 = 5_000_000_000) -> Outcome {
+        guard !finished else { return Outcome(statistics: nil, userSeconds: 0, systemSeconds: 0, exitStatus: -1) }
+        finished = true
+        kill(pid, SIGTERM)
+        let output = Self.readAll(stdoutFD, deadline: MonotonicClock.now() + timeout)
+        var status: Int32 = 0
+        var usage = rusage()
+        if wait4(pid, &status, WNOHANG, &usage) == 0 {
+            kill(pid, SIGKILL)
+            wait4(pid, &status, 0, &usage)
+        }
+        close(stdoutFD); close(stderrFD); close(stdinFD)
+        var statistics: ServerStatistics?
+        for line in output.split(separator: "\n") where line.hasPrefix(Self.statisticsPrefix) {
+            let json = Data(line.dropFirst(Self.statisticsPrefix.count).utf8)
+            statistics = try? JSONDecoder.snakeCase.decode(ServerStatistics.self, from: json)
+        }
+        return Outcome(statistics: statistics, userSeconds: usage.ru_utime.seconds, systemSeconds: usage.ru_stime.seconds,
+                       exitStatus: status)
+    }
+
+    /// True while the child has not exited.
+    public var isRunning: Bool {
+        var status: Int32 = 0
+        return !finished && waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// What `sockbench serve --report-stats` prints before it exits.
+    public static let statisticsPrefix = "sockbench serve: stats "
+
+    static func readLine(_ fd: Int32, deadline: UInt64) -> String? {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            guard wait(fd, until: deadline) else { return nil }
+            let count = read(fd, &byte, 1)
+            if count <= 0 { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+            if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(byte)
+        }
+    }
+
+    static func readAll(_ fd: Int32, deadline: UInt64) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while wait(fd, until: deadline) {
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Polls `fd` for input until `deadline`; false on timeout.
+    static func wait(_ fd: Int32, until deadline: UInt64) -> Bool {
+        while true {
+            let now = MonotonicClock.now()
+            guard now < deadline else { return false }
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let result = poll(&descriptor, 1, Int32(min((deadline - now) / 1_000_000 + 1, 1000)))
+            if result > 0 { return true }
+            if result < 0, errno != EINTR { return false }
+        }
+    }
+}
+
+/// The reference server could not be started or read.
+public struct ServerProcessError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+extension timeval {
+    var seconds: Double { Double(tv_sec) + Double(tv_usec) / 1e6 }
+}
+
+extension JSONDecoder {
+    static var snakeCase: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}
+
+extension JSONEncoder {
+    static var snakeCase: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,71 @@
+/// The socket options a scenario asks for on one side (client or server), keyed by kernel name.
+public struct SocketOptionSet: Sendable, Equatable, Codable {
+    public var values: [SocketOption: SocketOptionValue]
+
+    public init(_ values: [SocketOption: SocketOptionValue] = [:]) { self.values = values }
+
+    public var isEmpty: Bool { values.isEmpty }
+
+    /// The options in a stable order (alphabetical by kernel name), for applying and reporting.
+    public var sorted: [(option: SocketOption, value: SocketOptionValue)] {
+        values.keys.sorted().map { ($0, values[$0]!) }
+    }
+
+    public subscript(option: SocketOption) -> SocketOptionValue? {
+        get { values[option] }
+        set { values[option] = newValue }
+    }
+
+    /// When in a socket's life an option is applied.
+    public enum Moment: Sendable {
+        /// A client socket before `connect` (buffer sizes and MSS must be set before the handshake).
+        case beforeConnect
+        /// A listening or UDP socket before `bind`.
+        case beforeBind
+        /// A socket returned by `accept`: reuse options and MSS no longer apply there.
+        case accepted
+    }
+
+    /// Applies every option that belongs at `moment`; the first failure names the option and errno.
+    public func apply(to fd: Int32, ipv6: Bool, at moment: Moment) throws(SocketError) {
+        for (option, value) in sorted {
+            if moment == .accepted, [.so_reuseaddr, .so_reuseport, .tcp_maxseg].contains(option) { continue }
+            try option.set(value, on: fd, ipv6: ipv6)
+        }
+    }
+
+    /// Reads back every option that applies to this kind of socket: the effective values.
+    public static func effective(of fd: Int32, ipv6: Bool, tcp: Bool) -> SocketOptionSet {
+        var result = SocketOptionSet()
+        for option in SocketOption.allCases where tcp || !option.isTCPOnly {
+            if let value = try? option.get(from: fd, ipv6: ipv6) { result[option] = value }
+        }
+        return result
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: DynamicKey.self)
+        for (option, value) in sorted { try container.encode(value, forKey: DynamicKey(option.rawValue)) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: DynamicKey.self)
+        var values: [SocketOption: SocketOptionValue] = [:]
+        for key in container.allKeys {
+            // A decoder converting from snake_case hands option names over as camelCase: undo that.
+            let name = key.stringValue.reduce(into: "") { $0 += $1.isUppercase ? "_" + $1.lowercased() : String($1) }
+            guard let option = SocketOption(rawValue: name) else { continue }
+            values[option] = try container.decode(SocketOptionValue.self, forKey: key)
+        }
+        self.values = values
+    }
+}
+
+/// A coding key made from any string, for maps whose keys are data (option names, categories).
+struct DynamicKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import CSockBenchLinux
+import Foundation
+import Glibc
+import SockBench
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run one reference server until interrupted.",
+        discussion: """
+        Kinds: tcp-echo (answers every byte), tcp-sink (discards), tcp-source (sends continuously), \
+        tcp-rr (answers each --request-size request with --response-size bytes), udp-echo, udp-sink.
+        Prints `sockbench serve: KIND ready on ADDRESS` once it accepts traffic; stops on SIGINT or SIGTERM.
+        Binds loopback unless --bind says otherwise.
+        """
+    )
+
+    @Argument(help: ArgumentHelp("tcp-echo, tcp-sink, tcp-source, tcp-rr, udp-echo or udp-sink.", valueName: "kind"))
+    var kind: String
+
+    @Option(name: .long, help: ArgumentHelp("Address to listen on; port 0 picks a free port.", valueName: "addr:port"))
+    var bind = "127.0.0.1:0"
+
+    @Option(name: .long, help: "Event-loop threads.")
+    var threads = 1
+
+    @Option(name: .customShort("o"), help: ArgumentHelp("A socket option by kernel name, e.g. -o tcp_nodelay=true -o so_rcvbuf=256KiB.", valueName: "name=value"))
+    var option: [String] = []
+
+    @Option(name: .long, help: "tcp-rr: bytes per request.")
+    var requestSize = "64"
+
+    @Option(name: .long, help: "tcp-rr: bytes per answer.")
+    var responseSize = "64"
+
+    @Option(name: .long, help: ArgumentHelp("udp-echo: drop every Nth datagram on purpose (tests loss counting).", visibility: .hidden))
+    var dropEvery = 0
+
+    @Flag(name: .long, help: ArgumentHelp("Print a statistics line when stopping (used by `sockbench run`).", visibility: .hidden))
+    var reportStats = false
+
+    @Flag(name: .long, help: ArgumentHelp("Also stop when stdin closes (the parent `sockbench run` exited).", visibility: .hidden))
+    var exitOnStdinEof = false
+
+    func run() throws {
+        let configuration = try makeConfiguration()
+        // Block the stop signals before any thread starts, so only the signalfd below sees them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let signalFD = signalfd(-1, &signals, Int32(SFD_CLOEXEC))
+
+        let server: ReferenceServer
+        do {
+            server = try ReferenceServer(configuration: configuration)
+            try server.start()
+        } catch {
+            throw CommandFailure.runFailed("serve \(kind): \(error)")
+        }
+        FileHandleOutput.standardOutput(server.readyLine)
+
+        var watched = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+        if exitOnStdinEof { watched.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
+        waiting: while true {
+            if poll(&watched, nfds_t(watched.count), -1) < 0 { continue }
+            if watched[0].revents != 0 { break }
+            if watched.count > 1, watched[1].revents != 0 {
+                var byte: UInt8 = 0
+                if read(STDIN_FILENO, &byte, 1) <= 0 { break waiting }
+            }
+        }
+        server.stop()
+        if reportStats {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            if let data = try? encoder.encode(server.statistics) {
+                FileHandleOutput.standardOutput(ServerProcess.statisticsPrefix + String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+
+    func makeConfiguration() throws -> ServerConfiguration {
+        guard let serverKind = ServerKind(rawValue: kind), serverKind != .external else {
+            throw CommandFailure.badInput("serve: unknown kind '\(kind)'; expected one of \(ServerKind.reference.map(\.rawValue).joined(separator: ", "))")
+        }
+        let address: SocketAddress
+        do { address = try SocketAddress(parsing: bind) } catch { throw CommandFailure.badInput("serve --bind: \(error)") }
+        guard (1...64).contains(threads) else { throw CommandFailure.badInput("serve --threads: expected 1 to 64, got \(threads)") }
+        var options = SocketOptionSet()
+        for entry in option {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let name = SocketOption(rawValue: parts[0]) else {
+                throw CommandFailure.badInput("serve -o \(entry): expected NAME=VALUE with NAME one of \(SocketOption.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let value = name.parseValue(parts[1]) else {
+                throw CommandFailure.badInput("serve -o \(entry): expected \(name.allowedValues)")
+            }
+            options[name] = value
+        }
+        func size(_ text: String, _ flag: String) throws -> Int {
+            guard case .success(let bytes) = Quantity.bytes(text), bytes >= 1 else {
+                throw CommandFailure.badInput("serve \(flag): expected \(Quantity.sizeHelp), got '\(text)'")
+            }
+            return bytes
+        }
+        return ServerConfiguration(kind: serverKind, bind: address, threads: threads, options: options,
+                                   requestSize: try size(requestSize, "--request-size"),
+                                   responseSize: try size(responseSize, "--response-size"), dropEvery: dropEvery)
+    }
+}
