@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(
             name: "SockBenchTests",
             dependencies: ["SockBench", "sockbench"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -93,7 +93,32 @@ final class TCPWorker: @unchecked Sendable {
                 nextTimeoutScan = now + 10_000_000
             }
         }
+        drainAnswers(events: events, capacity: capacity)
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
+    }
+
+    /// After the end, waits (bounded) for answers still in flight, so connections close with
+    /// empty receive queues: a FIN, not the RST a close with unread data would send the server.
+    /// Nothing received here is recorded.
+    private func drainAnswers(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
+        guard plan.pattern == .requestResponse else { return }
+        let deadline = plan.endTime + min(plan.requestTimeout, 1_000_000_000)
+        var now = MonotonicClock.now()
+        while now < deadline {
+            var waiting = false
+            for index in 0..<count where connections[index].state == .active
+                && connections[index].sendSequence > connections[index].receiveSequence {
+                waiting = true
+                break
+            }
+            guard waiting else { return }
+            let ready = epoll.wait(into: events, capacity: capacity, timeoutMilliseconds: 10)
+            for i in 0..<ready {
+                let index = Int(events[i].data.u64)
+                if connections[index].state == .active, events[i].events & Epoll.readable != 0 { receive(index) }
+            }
+            now = MonotonicClock.now()
+        }
     }
 
     // MARK: Connecting

@@ -28,6 +28,9 @@ public struct LatencyHistogram: Sendable {
 
     public var count: UInt64 { histogram.totalCount }
 
+    /// True when both values fall in the same bucket: the precision any encoding or merge keeps.
+    public func valuesAreEquivalent(_ a: UInt64, _ b: UInt64) -> Bool { histogram.valuesAreEquivalent(a, b) }
+
     public func percentile(_ p: Double) -> UInt64 { count == 0 ? 0 : histogram.valueAtPercentile(p) }
 
     /// The figures reports carry, plus the mergeable encoding of the whole histogram.

@@ -96,7 +96,10 @@ public struct RunResult: Codable, Sendable {
         public init(requested: SocketOptionSet, effective: SocketOptionSet) {
             self.requested = requested
             self.effective = effective
-            mismatched = requested.sorted.filter { effective[$0.option] != $0.value }.map(\.option.rawValue)
+            // Nothing read back (no connection) is not a mismatch.
+            mismatched = requested.sorted.filter { entry in
+                effective[entry.option].map { $0 != entry.value } ?? false
+            }.map(\.option.rawValue)
         }
     }
 

@@ -14,10 +14,9 @@ struct ScenarioDocument {
         self.path = path
         self.mark = node.mark
         guard case .mapping(let mapping) = node else {
-            let what = path.isEmpty ? "the scenario" : path
             throw ScenarioError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1,
                                 key: path.isEmpty ? nil : path,
-                                message: "\(what) must be a mapping of keys to values, got \(Self.describe(node))")
+                                message: "\(path.isEmpty ? "the scenario " : "")must be a mapping of keys to values, got \(Self.describe(node))")
         }
         var entries: [(String, Mark?, Node)] = []
         for (keyNode, value) in mapping {

@@ -37,7 +37,7 @@ public enum ScenarioLoader {
         } catch let error as ScenarioError {
             throw error
         } catch {
-            throw yamlError(error, path: path)
+            throw yamlError(error, path: path, text: text)
         }
         return try scenario(from: root, path: path)
     }
@@ -151,7 +151,7 @@ public enum ScenarioLoader {
     }
 
     /// Turns a Yams parse error into one located line.
-    static func yamlError(_ error: any Error, path: String) -> ScenarioError {
+    static func yamlError(_ error: any Error, path: String, text: String) -> ScenarioError {
         guard let yaml = error as? YamlError else {
             return ScenarioError(file: path, line: 1, column: 1, key: nil, message: "cannot parse: \(error)")
         }
@@ -163,7 +163,13 @@ public enum ScenarioLoader {
         case .reader(let problem, let offset, _, _):
             return ScenarioError(file: path, line: 1, column: (offset ?? 0) + 1, key: nil, message: "invalid text: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return ScenarioError(file: path, line: context.mark.line, column: context.mark.column, key: duplicates.first,
+            // Yams marks the mapping; point at the key's second appearance after it instead.
+            let key = duplicates.first ?? ""
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let hits = lines.indices.filter { $0 + 1 >= context.mark.line && lines[$0].trimmingWhitespace().hasPrefix(key + ":") }
+            let line = hits.count >= 2 ? hits[1] + 1 : context.mark.line
+            let column = hits.count >= 2 ? lines[hits[1]].prefix { $0 == " " }.count + 1 : context.mark.column
+            return ScenarioError(file: path, line: line, column: column, key: key.isEmpty ? nil : key,
                                  message: "key appears more than once in the same mapping")
         default:
             return ScenarioError(file: path, line: 1, column: 1, key: nil, message: "cannot parse: \(yaml)")

@@ -1,0 +1,105 @@
+import Foundation
+import Glibc
+@testable import SockBench
+
+/// Helpers shared by the integration tests: the built `sockbench` binary, temporary folders,
+/// open descriptor counts, and running the CLI as a user would.
+enum TestSupport {
+    /// The package root (tests run scenarios/ files from it).
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The `sockbench` executable SwiftPM built next to the test bundle.
+    static let executable: String = {
+        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("sockbench").path
+            if FileManager.default.isExecutableFile(atPath: candidate), !candidate.hasSuffix(".xctest") { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return packageRoot + "/.build/debug/sockbench"
+    }()
+
+    static func temporaryDirectory(_ name: String = #function) -> String {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        let path = NSTemporaryDirectory() + "sockbench-tests-\(safe)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Descriptors this process has open now.
+    static func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    struct CommandResult {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs the sockbench binary with `arguments` from the package root; waits at most `timeout` seconds.
+    static func sockbench(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes while waiting so a chatty child cannot block on a full pipe.
+        let outData = LockedData(), errData = LockedData()
+        let group = DispatchGroup()
+        for (handle, sink) in [(out.fileHandleForReading, outData), (err.fileHandleForReading, errData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                sink.set(handle.readDataToEndOfFile())
+                group.leave()
+            }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            throw TimeoutError(arguments: arguments)
+        }
+        group.wait()
+        return CommandResult(status: process.terminationStatus,
+                             stdout: String(decoding: outData.get(), as: UTF8.self),
+                             stderr: String(decoding: errData.get(), as: UTF8.self))
+    }
+
+    struct TimeoutError: Error { let arguments: [String] }
+
+    final class LockedData: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
+        func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+    }
+
+    /// A scenario for in-process tests: short, no warm-up.
+    static func scenario(_ kind: ServerKind, connections: Int = 2, messageSize: Int = 64, depth: Int = 1,
+                         duration: UInt64 = 300_000_000) -> Scenario {
+        var load = LoadSpec()
+        load.connections = connections
+        load.durationNanoseconds = duration
+        load.warmupNanoseconds = 0
+        load.messageSize = messageSize
+        load.depth = depth
+        load.pattern = ScenarioLoader.expectedPattern(kind)
+        if kind == .tcpSource { load.direction = .download }
+        return Scenario(name: "test-\(kind.rawValue)", server: ServerSpec(kind: kind), load: load)
+    }
+
+    static func decodeReport(_ directory: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+}
