@@ -1,0 +1,55 @@
+import Foundation
+import Glibc
+@testable import SockBench
+
+/// A deliberately plain blocking echo server, written independently of sockbench's reference
+/// servers, to show `--target` works against a server sockbench did not start.
+final class PlainEchoServer: @unchecked Sendable {
+    let port: UInt16
+    private let listener: Int32
+    private var threads: [Thread] = []
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        guard bound == 0, listen(listener, 128) == 0 else { throw SocketError(call: "bind/listen", errno: errno) }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        port = UInt16(bigEndian: address.sin_port)
+        let acceptor = Thread {
+            while true {
+                let client = accept(listener, nil, nil)
+                if client < 0 { return }
+                Thread.detachNewThread {
+                    var buffer = [UInt8](repeating: 0, count: 65_536)
+                    while true {
+                        let count = recv(client, &buffer, buffer.count, 0)
+                        if count <= 0 { break }
+                        var offset = 0
+                        while offset < count {
+                            let sent = buffer.withUnsafeBytes { send(client, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
+                            if sent <= 0 { break }
+                            offset += sent
+                        }
+                    }
+                    close(client)
+                }
+            }
+        }
+        acceptor.start()
+        threads.append(acceptor)
+    }
+
+    var address: String { "127.0.0.1:\(port)" }
+
+    /// Stops accepting (accept fails once the listener is shut down).
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+}
