@@ -20,7 +20,7 @@ public enum Socket {
     /// Binds `fd`; for a listening TCP socket SO_REUSEADDR is set first unless the scenario set it.
     public static func bind(_ fd: Int32, to address: SocketAddress) throws(SocketError) {
         do {
-            try address.withSockaddr { addr, len throws(SocketError) in
+            _ = try address.withSockaddr { addr, len throws(SocketError) in
                 try syscall("bind") { Glibc.bind(fd, addr, len) }
             }
         } catch {

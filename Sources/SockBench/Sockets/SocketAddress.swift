@@ -115,7 +115,7 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     static func local(of fd: Int32) throws(SocketError) -> SocketAddress {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        try withUnsafeMutablePointer(to: &storage) { pointer throws(SocketError) in
+        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SocketError) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr throws(SocketError) in
                 try syscall("getsockname") { getsockname(fd, addr, &len) }
             }

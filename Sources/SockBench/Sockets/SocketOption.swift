@@ -112,14 +112,13 @@ public enum SocketOption: String, CaseIterable, Sendable, Codable, Comparable {
     func set(_ value: SocketOptionValue, on fd: Int32, ipv6: Bool) throws(SocketError) {
         let (level, name) = levelAndName(ipv6: ipv6)
         let call = "setsockopt(\(constantName)=\(value))"
-        switch value {
-        case .text(let text):
-            var bytes = Array(text.utf8)
-            try syscall(call) { setsockopt(fd, level, name, &bytes, socklen_t(bytes.count)) }
-        case .off, .integer where self == .so_linger:
+        if self == .so_linger {
             var linger = Glibc.linger(l_onoff: value == .off ? 0 : 1, l_linger: Int32(value.integerValue ?? 0))
             try syscall(call) { setsockopt(fd, level, name, &linger, socklen_t(MemoryLayout<Glibc.linger>.size)) }
-        case .bool, .integer, .off:
+        } else if case .text(let text) = value {
+            var bytes = Array(text.utf8)
+            try syscall(call) { setsockopt(fd, level, name, &bytes, socklen_t(bytes.count)) }
+        } else {
             var number = Int32(value.integerValue ?? 0)
             try syscall(call) { setsockopt(fd, level, name, &number, socklen_t(MemoryLayout<Int32>.size)) }
         }
