@@ -18,7 +18,9 @@ public struct ScenarioError: Error, CustomStringConvertible, Sendable, Equatable
 
     public var description: String {
         let location = "\(file):\(line):\(column)"
-        guard let key else { return "\(location): \(message)" }
-        return "\(location): \(key): \(message)"
+        // A quoted value may span lines; the error stays on one.
+        let text = message.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\\n")
+        guard let key else { return "\(location): \(text)" }
+        return "\(location): \(key): \(text)"
     }
 }
