@@ -129,7 +129,7 @@ struct ScenarioLoaderTests {
     func unreadable() {
         #expect(throws: ScenarioError.self) { try ScenarioLoader.load(path: "/nonexistent/scenario.yaml") }
         let path = TestSupport.temporaryDirectory() + "/binary.yaml"
-        FileManager.default.createFile(atPath: path, contents: Data([0xff, 0xfe, 0x00, 0x80]))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data([0xff, 0xfe, 0x00, 0x80])))
         #expect(throws: ScenarioError.self) { try ScenarioLoader.load(path: path) }
     }
 }

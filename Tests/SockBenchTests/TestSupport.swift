@@ -98,6 +98,15 @@ enum TestSupport {
         return Scenario(name: "test-\(kind.rawValue)", server: ServerSpec(kind: kind), load: load)
     }
 
+    /// A loopback address where nothing listens: a port bound, read back, and closed again.
+    static func closedPort() throws -> SocketAddress {
+        let loopback = try SocketAddress(parsing: "127.0.0.1:0")
+        let fd = try Socket.open(.tcp, for: loopback)
+        defer { close(fd) }
+        try Socket.bind(fd, to: loopback)
+        return try SocketAddress.local(of: fd)
+    }
+
     static func decodeReport(_ directory: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.json"))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]

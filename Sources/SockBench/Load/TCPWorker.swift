@@ -242,6 +242,8 @@ final class TCPWorker: @unchecked Sendable {
         let ring = sendTimes + index * plan.depth
         for k in 0..<started { ring[Int((first + UInt64(k)) % depth)] = now }
         connection.pointee.sendSequence = first + UInt64(started)
+        let inFlight = connection.pointee.sendSequence - connection.pointee.receiveSequence
+        if inFlight > result.peakInFlight { result.peakInFlight = inFlight }
         connection.pointee.sendRemaining = partial > 0 ? size - partial : 0
         if plan.measuring(now) {
             result.messagesSent &+= UInt64(started)
@@ -257,11 +259,7 @@ final class TCPWorker: @unchecked Sendable {
         let received = recv(connection.pointee.fd, receiveBuffer, receiveCapacity, 0)
         let now = MonotonicClock.now()
         if received <= 0 {
-            if received == 0 {
-                closeWithError(index, .other, "the server closed a connection")
-            } else if errno != EAGAIN && errno != EINTR {
-                fail(index, errno)
-            }
+            receiveEnded(index, received)
             return
         }
         let answerSize = plan.responseSize
@@ -336,11 +334,7 @@ final class TCPWorker: @unchecked Sendable {
         for _ in 0..<16 {
             let received = recv(fd, receiveBuffer, receiveCapacity, 0)
             if received <= 0 {
-                if received == 0 {
-                    closeWithError(index, .other, "the server closed a connection")
-                } else if errno != EAGAIN && errno != EINTR {
-                    fail(index, errno)
-                }
+                receiveEnded(index, received)
                 return
             }
             let now = MonotonicClock.now()
@@ -376,6 +370,15 @@ final class TCPWorker: @unchecked Sendable {
             open += 1
         }
         return open
+    }
+
+    /// A `recv` that returned 0 (the server closed) or -1: an error unless the socket is just empty.
+    private func receiveEnded(_ index: Int, _ received: Int) {
+        if received == 0 {
+            closeWithError(index, .other, "the server closed a connection")
+        } else if errno != EAGAIN && errno != EINTR {
+            fail(index, errno)
+        }
     }
 
     private func fail(_ index: Int, _ code: Int32) {

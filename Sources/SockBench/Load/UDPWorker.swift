@@ -148,6 +148,9 @@ final class UDPWorker: @unchecked Sendable {
             sendTimes[slot] = now
             slots[slot] = .outstanding
             flow.pointee.sendSequence = sequence + 1
+            if sequence + 1 - flow.pointee.oldestOutstanding > result.peakInFlight {
+                result.peakInFlight = sequence + 1 - flow.pointee.oldestOutstanding
+            }
             result.udp.sentIncludingWarmup &+= 1
             if plan.measuring(now) {
                 result.udp.sent &+= 1

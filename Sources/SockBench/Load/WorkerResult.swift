@@ -103,6 +103,8 @@ public struct WorkerResult: Sendable {
     public var bytesSent: UInt64 = 0
     public var bytesReceived: UInt64 = 0
     public var errors = ErrorCounts()
+    /// The most requests one connection had in flight at once (reaches `depth` when pipelining works).
+    public var peakInFlight: UInt64 = 0
     public var connectionsEstablished = 0
     public var connectionsFailed = 0
     public var udp = UDPCounters()
@@ -120,6 +122,7 @@ public struct WorkerResult: Sendable {
         bytesSent += other.bytesSent
         bytesReceived += other.bytesReceived
         errors.add(other.errors)
+        peakInFlight = max(peakInFlight, other.peakInFlight)
         connectionsEstablished += other.connectionsEstablished
         connectionsFailed += other.connectionsFailed
         udp.add(other.udp)

@@ -37,6 +37,9 @@ public enum MarkdownReport {
         out.append("| sent | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) (\(Format.grouped(run.throughput.bytesPerSecondSent)) B/s) |")
         out.append("| received | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived)) (\(Format.grouped(run.throughput.bytesPerSecondReceived)) B/s) |")
         out.append("| messages sent / answered | \(run.messages.sent) / \(run.messages.received) |")
+        if run.pattern == .requestResponse {
+            out.append("| peak in flight per connection | \(run.messages.peakInFlight) of depth \(run.depth) |")
+        }
         out += ["", "### Latency", "", latencyTable([("round trip", run.latencyNs), ("connect", run.connectLatencyNs)])]
         out += ["", "### Errors", "", "| total | refused | reset | timeout | integrity | other |", "|---|---|---|---|---|---|"]
         let e = run.errors

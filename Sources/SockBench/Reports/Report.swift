@@ -61,6 +61,8 @@ public struct RunResult: Codable, Sendable {
         public var received: UInt64
         public var bytesSent: UInt64
         public var bytesReceived: UInt64
+        /// The most requests one connection had in flight at once (request-response).
+        public var peakInFlight: UInt64
     }
 
     public struct Throughput: Codable, Sendable {
