@@ -97,17 +97,25 @@ final class TCPWorker: @unchecked Sendable {
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
     }
 
-    /// After the end, waits (bounded) for answers still in flight, so connections close with
-    /// empty receive queues: a FIN, not the RST a close with unread data would send the server.
-    /// Nothing received here is recorded.
+    /// After the end, lets every connection finish cleanly within a bound (the request timeout,
+    /// at most 1 s): request-response waits for answers still in flight, so connections close with
+    /// empty receive queues (a FIN, not the RST a close with unread data sends); an upload half-closes
+    /// and waits for the server to read everything and close. Nothing received here is recorded.
     private func drainAnswers(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
-        guard plan.pattern == .requestResponse else { return }
+        let uploading = plan.pattern == .stream && plan.direction == .upload
+        guard plan.pattern == .requestResponse || uploading else { return }
+        if uploading {
+            for index in 0..<count where connections[index].state == .active {
+                shutdown(connections[index].fd, Int32(SHUT_WR))
+                try? epoll.modify(connections[index].fd, events: Epoll.readable, data: UInt64(index))
+            }
+        }
         let deadline = plan.endTime + min(plan.requestTimeout, 1_000_000_000)
         var now = MonotonicClock.now()
         while now < deadline {
             var waiting = false
             for index in 0..<count where connections[index].state == .active
-                && connections[index].sendSequence > connections[index].receiveSequence {
+                && (uploading || connections[index].sendSequence > connections[index].receiveSequence) {
                 waiting = true
                 break
             }
@@ -115,7 +123,14 @@ final class TCPWorker: @unchecked Sendable {
             let ready = epoll.wait(into: events, capacity: capacity, timeoutMilliseconds: 10)
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
-                if connections[index].state == .active, events[i].events & Epoll.readable != 0 { receive(index) }
+                guard connections[index].state == .active, events[i].events & (Epoll.readable | Epoll.hangup) != 0 else { continue }
+                if uploading {
+                    // The sink sends nothing: end of input means it read all and closed.
+                    let received = recv(connections[index].fd, receiveBuffer, receiveCapacity, 0)
+                    if received == 0 || (received < 0 && errno != EAGAIN && errno != EINTR) { closeConnection(index) }
+                } else {
+                    receive(index)
+                }
             }
             now = MonotonicClock.now()
         }
