@@ -51,7 +51,7 @@ struct RunCommand: ParsableCommand {
         let resolved = Runner.resolve(loaded, options: options)
         if !quiet {
             let server = resolved.server.kind == .external ? "external server \(resolved.server.address!)" : "sockbench \(resolved.server.kind.rawValue)"
-            FileHandleOutput.standardOutput("sockbench: running \(resolved.name) against \(server): \(resolved.load.connections) connections, "
+            FileHandleOutput.standardOutput("sockbench: running \(resolved.name) against \(server): \(plural(resolved.load.connections, "connection")), "
                 + "\(Quantity.formatDuration(resolved.load.durationNanoseconds)) after \(Quantity.formatDuration(resolved.load.warmupNanoseconds)) warm-up")
         }
         let outcome: Runner.Outcome

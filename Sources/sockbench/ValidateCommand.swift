@@ -21,7 +21,7 @@ struct ValidateCommand: ParsableCommand {
             do {
                 let scenario = try ScenarioLoader.load(path: file)
                 print("ok: \(file): \(scenario.name) (\(scenario.server.kind.rawValue), \(scenario.load.pattern.rawValue), "
-                    + "\(scenario.load.connections) connections, \(Quantity.formatDuration(scenario.load.durationNanoseconds)))")
+                    + "\(plural(scenario.load.connections, "connection")), \(Quantity.formatDuration(scenario.load.durationNanoseconds)))")
             } catch {
                 FileHandleOutput.standardError(error.description)
                 invalid += 1

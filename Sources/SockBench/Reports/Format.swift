@@ -44,3 +44,6 @@ enum Format {
 
     static func seconds(_ value: Double) -> String { String(format: "%.3f s", value) }
 }
+
+/// `1 connection`, `16 connections`.
+public func plural(_ count: Int, _ noun: String) -> String { count == 1 ? "1 \(noun)" : "\(count) \(noun)s" }
