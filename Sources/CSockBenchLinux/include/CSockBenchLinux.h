@@ -5,15 +5,9 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/prctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-
-/// prctl is variadic in C, which Swift cannot call; this fixes the one use sockbench has.
-static inline int CSockBenchLinux_setParentDeathSignal(int signal) {
-    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
-}
 
 /// accept4 is a GNU extension that Glibc's Swift module does not declare.
 int CSockBenchLinux_accept4(int fd, int flags);

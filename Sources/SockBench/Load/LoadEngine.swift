@@ -12,7 +12,6 @@ public enum LoadEngine {
         var plan = basePlan
         let threadCount = max(1, min(threads, connections))
         let now = MonotonicClock.now()
-        plan.startTime = now
         plan.measureStart = now + warmup
         plan.endTime = plan.measureStart + duration
         var tcpWorkers: [TCPWorker] = []

@@ -17,8 +17,7 @@ public struct LoadPlan: Sendable {
     public var requestTimeout: UInt64
     public var udpLossTimeout: UInt64
 
-    /// When the load starts (connections open), when recording starts, when it ends.
-    public var startTime: UInt64 = 0
+    /// When recording starts (after the warm-up) and when the load ends, on the monotonic clock.
     public var measureStart: UInt64 = 0
     public var endTime: UInt64 = 0
 
