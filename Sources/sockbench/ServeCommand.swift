@@ -73,13 +73,7 @@ struct ServeCommand: ParsableCommand {
             }
         }
         server.stop()
-        if reportStats {
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            if let data = try? encoder.encode(server.statistics) {
-                FileHandleOutput.standardOutput(ServerProcess.statisticsPrefix + String(decoding: data, as: UTF8.self))
-            }
-        }
+        if reportStats { FileHandleOutput.standardOutput(ServerProcess.statisticsLine(server.statistics)) }
     }
 
     func makeConfiguration() throws -> ServerConfiguration {

@@ -93,7 +93,7 @@ enum TestSupport {
         load.warmupNanoseconds = 0
         load.messageSize = messageSize
         load.depth = depth
-        load.pattern = ScenarioLoader.expectedPattern(kind)
+        load.pattern = ScenarioLoader.impliedPattern(kind) ?? .requestResponse
         if kind == .tcpSource { load.direction = .download }
         return Scenario(name: "test-\(kind.rawValue)", server: ServerSpec(kind: kind), load: load)
     }

@@ -11,8 +11,13 @@ public enum Payload {
     /// A buffer of `size` filler bytes (at least 1 byte is allocated). The caller deallocates it.
     public static func makeTemplate(size: Int) -> UnsafeMutableRawPointer {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 16)
-        for offset in 0..<size { buffer.storeBytes(of: filler(at: offset), toByteOffset: offset, as: UInt8.self) }
+        fill(buffer, size: size)
         return buffer
+    }
+
+    /// Writes `size` filler bytes at `buffer`.
+    public static func fill(_ buffer: UnsafeMutableRawPointer, size: Int) {
+        for offset in 0..<size { buffer.storeBytes(of: filler(at: offset), toByteOffset: offset, as: UInt8.self) }
     }
 
     /// Writes the low `min(8, size)` bytes of `sequence` at `message`.

@@ -49,9 +49,7 @@ final class TCPWorker: @unchecked Sendable {
         let size = plan.messageSize
         batchCapacity = max(1, min(plan.depth, (256 << 10) / size))
         batch = .allocate(byteCount: batchCapacity * size, alignment: 16)
-        for index in 0..<batchCapacity {
-            for offset in 0..<size { (batch + index * size).storeBytes(of: Payload.filler(at: offset), toByteOffset: offset, as: UInt8.self) }
-        }
+        for index in 0..<batchCapacity { Payload.fill(batch + index * size, size: size) }
         answerTemplate = Payload.makeTemplate(size: plan.responseSize)
         receiveBuffer = .allocate(byteCount: receiveCapacity, alignment: 16)
     }
@@ -93,7 +91,7 @@ final class TCPWorker: @unchecked Sendable {
                 nextTimeoutScan = now + 10_000_000
             }
         }
-        drainAnswers(events: events, capacity: capacity)
+        finish(events: events, capacity: capacity)
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
     }
 
@@ -101,7 +99,7 @@ final class TCPWorker: @unchecked Sendable {
     /// at most 1 s): request-response waits for answers still in flight, so connections close with
     /// empty receive queues (a FIN, not the RST a close with unread data sends); an upload half-closes
     /// and waits for the server to read everything and close. Nothing received here is recorded.
-    private func drainAnswers(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
+    private func finish(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
         let uploading = plan.pattern == .stream && plan.direction == .upload
         guard plan.pattern == .requestResponse || uploading else { return }
         if uploading {
@@ -232,7 +230,7 @@ final class TCPWorker: @unchecked Sendable {
             if connection.pointee.sendRemaining > 0 { return }
         }
         let room = depth - (connection.pointee.sendSequence - connection.pointee.receiveSequence)
-        let now = MonotonicClock.now()
+        let now = room == 0 ? 0 : MonotonicClock.now()
         if room == 0 || now >= plan.endTime {
             if connection.pointee.wantsWrite { setWriteInterest(index, false) }
             return

@@ -92,11 +92,7 @@ final class UDPWorker: @unchecked Sendable {
                 nextScan = now + 5_000_000
             }
         }
-        for index in 0..<count where flows[index].open {
-            result.udp.jitterSum += flows[index].jitter
-            result.udp.jitterSockets += flows[index].anyReceived ? 1 : 0
-            closeFlow(index)
-        }
+        for index in 0..<count where flows[index].open { closeFlow(index) }
     }
 
     private func open(_ index: Int) {
@@ -167,12 +163,12 @@ final class UDPWorker: @unchecked Sendable {
         let ring = index * ringSize
         for _ in 0..<64 {
             let received = recv(flow.pointee.fd, receiveBuffer, Self.receiveCapacity, Int32(MSG_DONTWAIT))
-            let now = MonotonicClock.now()
             if received < 0 {
                 let code = errno
                 if code != EAGAIN && code != EINTR { fail(index, code) }
                 break
             }
+            let now = MonotonicClock.now()
             guard received == size,
                   memcmp(receiveBuffer + 16, template + 16, size - 16) == 0 else {
                 result.record(.integrity, "a datagram of \(received) bytes differs from what was sent")
@@ -218,7 +214,8 @@ final class UDPWorker: @unchecked Sendable {
             }
         }
         advanceOldest(index)
-        if echoes, !flow.pointee.wantsWrite, MonotonicClock.now() < plan.endTime { send(index) }
+        // send() itself stops at the end of the run.
+        if echoes, flow.pointee.open, !flow.pointee.wantsWrite { send(index) }
     }
 
     /// Moves a flow's window past answered and given-up datagrams.
@@ -255,12 +252,13 @@ final class UDPWorker: @unchecked Sendable {
 
     private func fail(_ index: Int, _ code: Int32) {
         result.record(ErrorCounts.category(of: code), "UDP socket to \(plan.target): \(String(cString: strerror(code)))")
-        result.udp.jitterSum += flows[index].jitter
-        result.udp.jitterSockets += flows[index].anyReceived ? 1 : 0
         closeFlow(index)
     }
 
+    /// Closes a flow and adds its RFC 3550 jitter to the average.
     private func closeFlow(_ index: Int) {
+        result.udp.jitterSum += flows[index].jitter
+        result.udp.jitterSockets += flows[index].anyReceived ? 1 : 0
         epoll.remove(flows[index].fd)
         close(flows[index].fd)
         flows[index].open = false

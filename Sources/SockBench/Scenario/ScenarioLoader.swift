@@ -103,7 +103,7 @@ public enum ScenarioLoader {
         load.durationNanoseconds = try doc.duration("duration", minimum: 1_000_000) ?? load.durationNanoseconds
         load.warmupNanoseconds = try doc.duration("warmup") ?? load.warmupNanoseconds
         load.threads = min(try doc.integer("threads", in: 1...64) ?? load.threads, load.connections)
-        load.pattern = try doc.choice("pattern", of: LoadSpec.Pattern.self) ?? expectedPattern(server.kind)
+        load.pattern = try doc.choice("pattern", of: LoadSpec.Pattern.self) ?? impliedPattern(server.kind) ?? .requestResponse
         load.depth = try doc.integer("depth", in: 1...1024) ?? 1
         load.direction = try doc.choice("direction", of: LoadSpec.Direction.self) ?? (server.kind == .tcpSource ? .download : .upload)
         load.connectTimeoutNanoseconds = try doc.duration("connect_timeout", minimum: 1_000_000) ?? load.connectTimeoutNanoseconds
@@ -115,7 +115,7 @@ public enum ScenarioLoader {
         let defaultSize = load.pattern == .stream && !udp ? 128 << 10 : 64
         load.messageSize = try doc.size("message_size", in: sizeRange) ?? defaultSize
 
-        if let expected = expectedPattern(server.kind, direction: load.direction), load.pattern != expected {
+        if let expected = impliedPattern(server.kind), load.pattern != expected {
             throw doc.error("pattern", at: doc["pattern"] ?? serverDoc["kind"],
                             "\(server.kind.rawValue) is driven with pattern: \(expected.rawValue), not \(load.pattern.rawValue)")
         }
@@ -138,16 +138,12 @@ public enum ScenarioLoader {
     }
 
     /// The pattern a reference kind is driven with; nil when any fits (external).
-    static func expectedPattern(_ kind: ServerKind, direction: LoadSpec.Direction = .upload) -> LoadSpec.Pattern? {
+    static func impliedPattern(_ kind: ServerKind) -> LoadSpec.Pattern? {
         switch kind {
         case .tcpEcho, .tcpRR, .udpEcho: .requestResponse
         case .tcpSink, .tcpSource, .udpSink: .stream
         case .external: nil
         }
-    }
-
-    static func expectedPattern(_ kind: ServerKind) -> LoadSpec.Pattern {
-        expectedPattern(kind, direction: .upload) ?? .requestResponse
     }
 
     /// Turns a Yams parse error into one located line.

@@ -30,7 +30,7 @@ public final class ServerProcess: @unchecked Sendable {
         }
         if configuration.dropEvery > 0 { arguments += ["--drop-every", String(configuration.dropEvery)] }
         for (option, value) in configuration.options.sorted {
-            arguments += ["-o", "\(option.rawValue)=\(value == .off ? "off" : value.description)"]
+            arguments += ["-o", "\(option.rawValue)=\(value)"]
         }
         return arguments
     }
@@ -103,11 +103,7 @@ public final class ServerProcess: @unchecked Sendable {
             wait4(pid, &status, 0, &usage)
         }
         close(stdoutFD); close(stderrFD); close(stdinFD)
-        var statistics: ServerStatistics?
-        for line in output.split(separator: "\n") where line.hasPrefix(Self.statisticsPrefix) {
-            let json = Data(line.dropFirst(Self.statisticsPrefix.count).utf8)
-            statistics = try? JSONDecoder.snakeCase.decode(ServerStatistics.self, from: json)
-        }
+        let statistics = output.split(separator: "\n").lazy.compactMap { Self.statistics(fromLine: $0) }.last
         return Outcome(statistics: statistics, userSeconds: usage.ru_utime.seconds, systemSeconds: usage.ru_stime.seconds,
                        exitStatus: status)
     }
@@ -118,8 +114,20 @@ public final class ServerProcess: @unchecked Sendable {
         return !finished && waitpid(pid, &status, WNOHANG) == 0
     }
 
-    /// What `sockbench serve --report-stats` prints before it exits.
-    public static let statisticsPrefix = "sockbench serve: stats "
+    /// What `sockbench serve --report-stats` prints before it exits: a prefix and one line of JSON.
+    static let statisticsPrefix = "sockbench serve: stats "
+
+    public static func statisticsLine(_ statistics: ServerStatistics) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let json = (try? encoder.encode(statistics)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return statisticsPrefix + json
+    }
+
+    static func statistics(fromLine line: Substring) -> ServerStatistics? {
+        guard line.hasPrefix(statisticsPrefix) else { return nil }
+        return try? JSONDecoder.snakeCase.decode(ServerStatistics.self, from: Data(line.dropFirst(statisticsPrefix.count).utf8))
+    }
 
     static func readLine(_ fd: Int32, deadline: UInt64) -> String? {
         var bytes: [UInt8] = []

@@ -174,15 +174,8 @@ final class TCPServerLoop: @unchecked Sendable {
         }
         connections[Int(fd)] = connection
         guard produced > 0 else { return }
+        // Only answer headers change between sends (each is rewritten above): the filler stays valid.
         send(fd, from: output, length: produced)
-        // Restore the filler the sequence numbers overwrote.
-        var offset = 0
-        while offset < produced {
-            for i in 0..<min(Payload.sequenceBytes, responseSize) {
-                output.storeBytes(of: Payload.filler(at: offset + i), toByteOffset: offset + i, as: UInt8.self)
-            }
-            offset += responseSize
-        }
     }
 
     private func sendSource(_ fd: Int32) {

@@ -17,7 +17,7 @@ public enum Socket {
         }
     }
 
-    /// Binds `fd`; for a listening TCP socket SO_REUSEADDR is set first unless the scenario set it.
+    /// Binds `fd`; a failure names the address.
     public static func bind(_ fd: Int32, to address: SocketAddress) throws(SocketError) {
         do {
             _ = try address.withSockaddr { addr, len throws(SocketError) in

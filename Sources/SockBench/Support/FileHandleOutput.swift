@@ -14,6 +14,5 @@ public enum FileHandleOutput {
             if written < 0 { if errno == EINTR { continue }; return }
             offset += written
         }
-        bytes.removeAll()
     }
 }
