@@ -24,10 +24,17 @@ let package = Package(
     targets: [
         /// Linux headers Glibc does not expose to Swift (epoll, eventfd, signalfd, tcp_info).
         .target(name: "CSockBenchLinux"),
+        /// libpcap; only `PacketCapture` imports it.
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
         .target(
             name: "SockBench",
             dependencies: [
                 "CSockBenchLinux",
+                "CPcap",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

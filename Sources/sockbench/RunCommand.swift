@@ -5,11 +5,15 @@ import SockBench
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a scenario and write report.json and report.md.",
+        abstract: "Run a scenario and write report.json, report.md and capture.pcap.",
         discussion: """
-        Starts the scenario's reference server as a child process (`sockbench serve`), drives it with the \
+        Starts the scenario's reference server as a child process (`sockbench serve`), captures the run's \
+        packets with libpcap (headers only, filtered on the server's port), drives the server with the \
         scenario's load, stops it, and writes the reports into --out (default \
         reports/<scenario-name>/<UTC timestamp>/). A short summary is printed at the end.
+
+        Capturing needs CAP_NET_RAW (root). Without it the run goes on without capture and says why, \
+        unless the scenario sets capture.required: true.
 
         Exit codes: 0 ok; 1 bad input (invalid scenario, flag or output folder); 3 the run failed \
         (server did not start, target unreachable, nothing exchanged).
@@ -28,6 +32,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Measured duration, replacing the scenario's (e.g. 500ms, 10s).", valueName: "duration"))
     var duration: String?
 
+    @Flag(name: .long, help: "Do not capture packets (the scenario's capture section is ignored).")
+    var noCapture = false
+
     @Flag(name: .long, help: "Print nothing but errors.")
     var quiet = false
 
@@ -38,7 +45,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CommandFailure.badInput(error.description)
         }
-        var options = Runner.Options(outputDirectory: out, executable: Self.executablePath())
+        var options = Runner.Options(outputDirectory: out, capture: !noCapture, executable: Self.executablePath())
         if let target {
             do { options.target = try SocketAddress(parsing: target) } catch { throw CommandFailure.badInput("--target: \(error)") }
         }
@@ -64,6 +71,11 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardOutput(TerminalSummary.render(outcome.report, directory: outcome.directory))
         } else if let failure = outcome.report.failure {
             FileHandleOutput.standardError("sockbench: run failed: \(failure)")
+        }
+        for run in outcome.report.runs {
+            if let capture = run.capture, capture.status == .unavailable, let reason = capture.details.reason {
+                FileHandleOutput.standardError("sockbench: warning: no packet capture: \(reason)")
+            }
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }

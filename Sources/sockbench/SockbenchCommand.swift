@@ -18,7 +18,7 @@ struct SockbenchCommand: ParsableCommand {
           3  the run itself failed (the server did not start, the target was unreachable)
         """,
         version: SockBenchVersion.current,
-        subcommands: [RunCommand.self, ServeCommand.self, ValidateCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, ValidateCommand.self, AnalyzeCommand.self]
     )
 
     static func main() {

@@ -404,6 +404,7 @@ final class TCPWorker: @unchecked Sendable {
     }
 
     private func closeConnection(_ index: Int) {
+        if connections[index].state == .active, let info = TCPInfo.read(connections[index].fd) { result.tcpInfo.add(info) }
         epoll.remove(connections[index].fd)
         close(connections[index].fd)
         connections[index] = Connection()

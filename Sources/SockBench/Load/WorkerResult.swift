@@ -109,6 +109,8 @@ public struct WorkerResult: Sendable {
     public var connectionsFailed = 0
     public var udp = UDPCounters()
     public var effectiveOptions: SocketOptionSet?
+    /// TCP_INFO of every connection, read as the client closed it.
+    public var tcpInfo = TCPInfoAccumulator()
     /// The first error of the run in words, for the terminal and the report.
     public var firstError: String?
 
@@ -127,6 +129,7 @@ public struct WorkerResult: Sendable {
         connectionsFailed += other.connectionsFailed
         udp.add(other.udp)
         effectiveOptions = effectiveOptions ?? other.effectiveOptions
+        tcpInfo.merge(other.tcpInfo)
         firstError = firstError ?? other.firstError
     }
 

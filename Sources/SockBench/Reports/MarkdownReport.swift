@@ -54,6 +54,8 @@ public enum MarkdownReport {
                 + "\(udp.lossPercent.map { String(format: "%.3f%%", $0) } ?? "n/a") | \(udp.duplicated) | \(udp.reordered) | "
                 + "\(udp.jitterNs.map { Format.latency($0) } ?? "n/a") |")
         }
+        if let capture = run.capture { out += ["", captureSection(capture)] }
+        if let info = run.tcpInfo { out += ["", tcpInfoSection(info, capture: run.capture?.analysis)] }
         out += ["", "### Socket options", "", optionsTable(run.socketOptions)]
         out += ["", "### CPU", "", "| side | user | system |", "|---|---|---|"]
         out.append("| client | \(Format.seconds(run.cpu.clientUserS)) | \(Format.seconds(run.cpu.clientSysS)) |")

@@ -49,6 +49,10 @@ public struct RunResult: Codable, Sendable {
     public var socketOptions: SocketOptionsRecord
     public var udp: UDPRecord?
     public var cpu: CPUUsage
+    /// What the wire showed; absent only in reports written before capture existed.
+    public var capture: CaptureRecord?
+    /// The kernel's TCP_INFO over client connections, read as each closed (TCP runs).
+    public var tcpInfo: TCPInfoSummary?
 
     public struct ConnectionCounts: Codable, Sendable {
         public var requested: Int

@@ -6,6 +6,8 @@ public struct ScenarioRecord: Codable, Sendable {
     public var server: Server
     public var client: Client
     public var load: Load
+    /// Absent in reports written before capture existed.
+    public var capture: Capture?
 
     public struct Server: Codable, Sendable {
         public var kind: String
@@ -35,6 +37,16 @@ public struct ScenarioRecord: Codable, Sendable {
         public var udpLossTimeoutS: Double
     }
 
+    public struct Capture: Codable, Sendable {
+        public var enabled: Bool
+        public var required: Bool
+        public var interface: String?
+        public var snaplen: Int
+        public var payload: Bool
+        public var bufferSizeBytes: Int
+        public var maxFileSizeBytes: Int
+    }
+
     public init(_ scenario: Scenario) {
         let server = scenario.server
         let load = scenario.load
@@ -54,6 +66,9 @@ public struct ScenarioRecord: Codable, Sendable {
                          connectTimeoutS: seconds(load.connectTimeoutNanoseconds),
                          requestTimeoutS: seconds(load.requestTimeoutNanoseconds),
                          udpLossTimeoutS: seconds(load.udpLossTimeoutNanoseconds))
+        let spec = scenario.capture
+        capture = Capture(enabled: spec.enabled, required: spec.required, interface: spec.interface, snaplen: spec.effectiveSnaplen,
+                          payload: spec.payload, bufferSizeBytes: spec.bufferSize, maxFileSizeBytes: spec.maxFileSize)
     }
 }
 

@@ -31,6 +31,10 @@ public enum TerminalSummary {
             if !mismatches.isEmpty {
                 lines.append("  options      requested ≠ effective: \(mismatches.joined(separator: ", ")) (see report.md)")
             }
+            if let capture = run.capture { lines.append(captureLine(capture)) }
+            if let info = run.tcpInfo {
+                lines.append("  tcp_info     rtt p50 \(Format.latency(info.rttNs.p50)), total_retrans \(info.totalRetrans), lost \(info.lost) over \(plural(Int(info.connections), "connection"))")
+            }
             var cpu = "  cpu          client \(String(format: "%.2f", run.cpu.clientUserS))s user \(String(format: "%.2f", run.cpu.clientSysS))s sys"
             if let user = run.cpu.serverUserS, let system = run.cpu.serverSysS {
                 cpu += "; server \(String(format: "%.2f", user))s user \(String(format: "%.2f", system))s sys"
@@ -38,7 +42,29 @@ public enum TerminalSummary {
             lines.append(cpu)
         }
         if let failure = report.failure { lines.append("run failed: \(failure)") }
-        lines.append("reports: \(directory)/report.json, \(directory)/report.md")
+        var files = ["report.json", "report.md"]
+        if report.runs.contains(where: { $0.capture?.details.file != nil }) { files.append("capture.pcap") }
+        lines.append("reports: " + files.map { "\(directory)/\($0)" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
+    }
+
+    /// One line of packet evidence, or why there is none.
+    static func captureLine(_ capture: CaptureRecord) -> String {
+        guard capture.status == .captured, let analysis = capture.analysis else {
+            return "  capture      \(capture.status.rawValue): \(capture.details.reason ?? "")"
+        }
+        var text = "  capture      \(Format.grouped(Double(analysis.packets.total))) packets, \(capture.details.kernelDropped ?? 0) dropped"
+        if let tcp = analysis.tcp {
+            if let perMessage = tcp.segmentsPerMessage {
+                text += "; segments/message \(String(format: "%.2f", perMessage.clientToServer)) →, \(String(format: "%.2f", perMessage.serverToClient)) ←"
+            }
+            if tcp.handshakeRttNs.count > 0 { text += "; handshake p50 \(Format.latency(tcp.handshakeRttNs.p50))" }
+            text += "; \(tcp.retransmissions) retransmitted"
+            if tcp.keepalive.probes > 0 {
+                text += "; \(tcp.keepalive.probes) keepalive probes every \(Format.latency(tcp.keepalive.intervalNs.p50))"
+            }
+        }
+        if let udp = analysis.udp { text += "; \(udp.datagrams.clientToServer) datagrams →, \(udp.datagrams.serverToClient) ←" }
+        return text
     }
 }

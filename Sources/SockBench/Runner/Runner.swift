@@ -12,14 +12,17 @@ public enum Runner {
         public var target: SocketAddress?
         /// Replaces the scenario's measured duration.
         public var duration: UInt64?
+        /// False turns capture off whatever the scenario says (`--no-capture`).
+        public var capture: Bool
         /// The sockbench binary that runs `serve` for reference servers.
         public var executable: String
 
         public init(outputDirectory: String? = nil, target: SocketAddress? = nil, duration: UInt64? = nil,
-                    executable: String) {
+                    capture: Bool = true, executable: String) {
             self.outputDirectory = outputDirectory
             self.target = target
             self.duration = duration
+            self.capture = capture
             self.executable = executable
         }
     }
@@ -40,6 +43,10 @@ public enum Runner {
                                          responseSize: original.responseSize)
         }
         if let duration = options.duration { resolved.load.durationNanoseconds = duration }
+        if !options.capture {
+            resolved.capture.enabled = false
+            resolved.capture.required = false
+        }
         return resolved
     }
 
@@ -67,6 +74,15 @@ public enum Runner {
             target = scenario.server.address!
         }
 
+        let capture: CaptureSession?
+        var captureRecord: CaptureRecord
+        do throws(CaptureError) {
+            (capture, captureRecord) = try startCapture(scenario, target: target, directory: directory)
+        } catch {
+            _ = server?.stop()
+            throw RunError(.runFailed, "capture is required (capture.required: true) but could not start: \(error.message)")
+        }
+
         let usageBefore = resourceUsage()
         let load: LoadEngine.Outcome
         do {
@@ -75,19 +91,55 @@ public enum Runner {
                                       duration: scenario.load.durationNanoseconds)
         } catch {
             _ = server?.stop()
+            _ = capture?.stop()
             throw RunError(.runFailed, "cannot start the load: \(error)")
         }
         let usageAfter = resourceUsage()
+        // The server stops before the capture, so its last FIN and ACK are on the wire when the capture drains.
         let serverOutcome = server?.stop()
+        if let capture { captureRecord = capture.stop() }
 
         var run = makeResult(scenario: scenario, target: target, load: load, server: serverOutcome, configuration: configuration)
         run.cpu.clientUserS = usageAfter.user - usageBefore.user
         run.cpu.clientSysS = usageAfter.system - usageBefore.system
+        run.capture = captureRecord
+        run.tcpInfo = load.result.tcpInfo.summary
         let failure = failureReason(run, target: target)
         let report = Report(generatedAt: ISO8601DateFormatter().string(from: started), status: failure == nil ? "ok" : "failed",
                             failure: failure, environment: .current(), scenario: ScenarioRecord(scenario), runs: [run])
         try write(report, to: directory)
         return Outcome(report: report, directory: directory, exitCode: failure == nil ? 0 : RunError.Code.runFailed.rawValue)
+    }
+
+    /// Starts capturing the run's traffic (before the first connection), or says why not.
+    /// Throws only when the scenario requires capture.
+    static func startCapture(_ scenario: Scenario, target: SocketAddress,
+                             directory: String) throws(CaptureError) -> (CaptureSession?, CaptureRecord) {
+        let spec = scenario.capture
+        guard spec.enabled else { return (nil, .notCaptured(.disabled, reason: "capture is turned off (capture.enabled: false or --no-capture)")) }
+        let settings = CaptureSession.Settings(
+            spec: spec, interface: spec.effectiveInterface(for: target),
+            filter: CaptureSession.filter(transport: scenario.transport, port: target.port),
+            filePath: directory + "/capture.pcap",
+            analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)))
+        do {
+            return (try CaptureSession.start(settings), CaptureRecord(details: .init(status: .captured)))
+        } catch {
+            if spec.required { throw error }
+            return (nil, .notCaptured(.unavailable, reason: error.message + "; the run went on without capture"))
+        }
+    }
+
+    /// The application message sizes each direction carries, for segments per message.
+    static func messageSizes(_ scenario: Scenario) -> Directional<Int>? {
+        let load = scenario.load
+        switch load.pattern {
+        case .requestResponse:
+            return Directional(clientToServer: load.messageSize, serverToClient: scenario.server.responseSize ?? load.messageSize)
+        case .stream:
+            // A stream's "message" is one write of message_size in the direction it flows.
+            return Directional(clientToServer: load.messageSize, serverToClient: load.messageSize)
+        }
     }
 
     static func serverConfiguration(_ scenario: Scenario) -> ServerConfiguration? {

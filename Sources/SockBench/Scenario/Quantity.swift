@@ -33,6 +33,15 @@ public enum Quantity {
     }
 
     /// Parses a size into bytes: a whole number, optionally with a unit.
+    /// `true/yes/on/1` or `false/no/off/0`, any case.
+    public static func boolean(_ text: String) -> Bool? {
+        switch text.trimmingWhitespace().lowercased() {
+        case "true", "yes", "on", "1": true
+        case "false", "no", "off", "0": false
+        default: nil
+        }
+    }
+
     public static func bytes(_ text: String) -> Result<Int, QuantityError> {
         let trimmed = text.trimmingWhitespace()
         if let plain = Int(trimmed), plain >= 0 { return .success(plain) }

@@ -6,16 +6,18 @@ public struct Scenario: Sendable, Equatable {
     public var server: ServerSpec
     public var client: ClientSpec
     public var load: LoadSpec
+    public var capture: CaptureSpec
     /// The file the scenario came from, for messages.
     public var sourcePath: String
 
     public init(name: String, description: String = "", server: ServerSpec, client: ClientSpec = ClientSpec(),
-                load: LoadSpec = LoadSpec(), sourcePath: String = "<memory>") {
+                load: LoadSpec = LoadSpec(), capture: CaptureSpec = CaptureSpec(), sourcePath: String = "<memory>") {
         self.name = name
         self.description = description
         self.server = server
         self.client = client
         self.load = load
+        self.capture = capture
         self.sourcePath = sourcePath
     }
 

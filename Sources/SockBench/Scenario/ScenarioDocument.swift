@@ -69,6 +69,12 @@ struct ScenarioDocument {
         try scalar(key, expected: "a string")
     }
 
+    func boolean(_ key: String) throws(ScenarioError) -> Bool? {
+        guard let text = try scalar(key, expected: "true or false") else { return nil }
+        guard let value = Quantity.boolean(text) else { throw error(key, at: self[key], "expected true or false, got '\(text)'") }
+        return value
+    }
+
     func integer(_ key: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int? {
         let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
         guard let text = try scalar(key, expected: expected) else { return nil }

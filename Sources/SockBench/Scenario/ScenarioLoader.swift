@@ -4,10 +4,11 @@ import Yams
 /// Reads a scenario from YAML or JSON (JSON is read by the same YAML parser, so its errors
 /// carry line and column too), checks every key and value, and fills in defaults.
 public enum ScenarioLoader {
-    static let topKeys = ["name", "description", "server", "client", "load"]
+    static let topKeys = ["name", "description", "server", "client", "load", "capture"]
     static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
                            "direction", "connect_timeout", "request_timeout", "udp_loss_timeout"]
+    static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size"]
     static let optionKeys = SocketOption.allCases.map(\.rawValue)
 
     /// The largest UDP payload over IPv4.
@@ -60,8 +61,11 @@ public enum ScenarioLoader {
         var server = try serverSpec(serverDoc)
         let load = try loadSpec(loadDoc, server: &server, serverDoc: serverDoc)
         let client = ClientSpec(options: try clientDoc?.socketOptions(transport: server.transport) ?? SocketOptionSet())
+        let capture = try top["capture"].map { node throws(ScenarioError) in
+            try captureSpec(ScenarioDocument(file: path, path: "capture", node: node))
+        } ?? CaptureSpec()
         return Scenario(name: name, description: try top.string("description") ?? "", server: server,
-                        client: client, load: load, sourcePath: path)
+                        client: client, load: load, capture: capture, sourcePath: path)
     }
 
     static func serverSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> ServerSpec {
@@ -135,6 +139,26 @@ public enum ScenarioLoader {
         }
         if server.kind == .tcpRR, server.responseSize == nil { server.responseSize = load.messageSize }
         return load
+    }
+
+    static func captureSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> CaptureSpec {
+        try doc.checkKeys(allowed: captureKeys)
+        var capture = CaptureSpec()
+        capture.enabled = try doc.boolean("enabled") ?? capture.enabled
+        capture.required = try doc.boolean("required") ?? capture.required
+        capture.payload = try doc.boolean("payload") ?? capture.payload
+        capture.snaplen = try doc.size("snaplen", in: 64...262_144)
+        capture.bufferSize = try doc.size("buffer_size", in: CaptureSpec.minimumBuffer...(1 << 30)) ?? capture.bufferSize
+        capture.maxFileSize = try doc.size("max_file_size", in: 1 << 20...(1 << 40)) ?? capture.maxFileSize
+        if let interface = try doc.string("interface") {
+            let valid = !interface.isEmpty && interface.count < 16 && interface.allSatisfy { $0.isLetter || $0.isNumber || "-_.:@".contains($0) }
+            guard valid else { throw doc.error("interface", at: doc["interface"], "expected a network interface name such as lo, eth0 or any") }
+            capture.interface = interface
+        }
+        if capture.required, !capture.enabled {
+            throw doc.error("required", at: doc["required"], "required: true needs enabled: true")
+        }
+        return capture
     }
 
     /// The pattern a reference kind is driven with; nil when any fits (external).

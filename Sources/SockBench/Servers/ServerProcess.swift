@@ -176,7 +176,7 @@ extension timeval {
 }
 
 extension JSONDecoder {
-    static var snakeCase: JSONDecoder {
+    public static var snakeCase: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
@@ -184,7 +184,7 @@ extension JSONDecoder {
 }
 
 extension JSONEncoder {
-    static var snakeCase: JSONEncoder {
+    public static var snakeCase: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -52,11 +52,7 @@ public enum SocketOption: String, CaseIterable, Sendable, Codable, Comparable {
         let lowered = text.trimmingWhitespace().lowercased()
         switch kind {
         case .bool:
-            switch lowered {
-            case "true", "yes", "on", "1": return .bool(true)
-            case "false", "no", "off", "0": return .bool(false)
-            default: return nil
-            }
+            return Quantity.boolean(lowered).map { .bool($0) }
         case .size:
             guard case .success(let bytes) = Quantity.bytes(text), bytes <= Int(Int32.max) else { return nil }
             return .integer(bytes)

@@ -1,0 +1,18 @@
+#ifndef SOCKBENCH_CPCAP_SHIM_H
+#define SOCKBENCH_CPCAP_SHIM_H
+
+// libpcap, as the one Swift type that captures (PacketCapture) sees it.
+#include <pcap/pcap.h>
+
+/// The original length of a packet (pcap_pkthdr.len), read without Swift needing the
+/// struct's layout around struct timeval.
+static inline unsigned int CPcap_originalLength(const struct pcap_pkthdr *header) { return header->len; }
+static inline unsigned int CPcap_capturedLength(const struct pcap_pkthdr *header) { return header->caplen; }
+
+/// The timestamp in nanoseconds, for a handle opened with PCAP_TSTAMP_PRECISION_NANO
+/// (tv_usec then holds nanoseconds).
+static inline unsigned long long CPcap_timestampNanoseconds(const struct pcap_pkthdr *header) {
+    return (unsigned long long)header->ts.tv_sec * 1000000000ULL + (unsigned long long)header->ts.tv_usec;
+}
+
+#endif

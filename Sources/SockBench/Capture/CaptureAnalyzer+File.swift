@@ -1,0 +1,29 @@
+import Foundation
+
+extension CaptureAnalyzer {
+    /// Runs the live analysis over a pcap or pcapng file, for example one tcpdump wrote.
+    /// With a server port, only that port's TCP and UDP traffic is read (as a live capture filters).
+    public static func analyze(file path: String, configuration: Configuration) throws(CaptureError) -> CaptureAnalysis {
+        let filter = configuration.serverPort.map { "port \($0)" }
+        let capture = try PacketCapture.file(path: path, filter: filter)
+        let analyzer = CaptureAnalyzer(configuration: configuration, linkType: capture.linkType)
+        try capture.run { frame in analyzer.consume(frame) }
+        return analyzer.finish()
+    }
+}
+
+extension CaptureAnalyzer.Configuration {
+    /// The settings the live analysis used, when the file is a run's `capture.pcap` with its
+    /// `report.json` beside it: the server port and the message sizes. Nil for any other file.
+    public static func fromReport(nextTo pcapPath: String) -> CaptureAnalyzer.Configuration? {
+        let url = URL(fileURLWithPath: pcapPath)
+        let reportURL = url.deletingLastPathComponent().appendingPathComponent("report.json")
+        guard let data = try? Data(contentsOf: reportURL),
+              let report = try? JSONDecoder.snakeCase.decode(Report.self, from: data),
+              let run = report.runs.first(where: { $0.capture?.details.file == url.lastPathComponent }),
+              let target = try? SocketAddress(parsing: run.target)
+        else { return nil }
+        let sizes = run.capture?.analysis?.tcp?.messageSizeBytes
+        return CaptureAnalyzer.Configuration(serverPort: target.port, messageSizes: sizes)
+    }
+}

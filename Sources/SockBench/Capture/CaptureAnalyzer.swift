@@ -1,0 +1,261 @@
+/// Turns packets into `CaptureAnalysis` as they arrive, one at a time, on the capture thread.
+///
+/// State is per flow (a dictionary of small structs) plus a few histograms for the totals;
+/// a packet costs one decode, one dictionary lookup and a handful of counter updates, and
+/// allocates only when it opens a new flow.
+public final class CaptureAnalyzer {
+    public struct Configuration: Sendable, Equatable {
+        /// The server's port orients flows (client to server); without it the SYN or the port order does.
+        public var serverPort: UInt16?
+        /// Application message sizes, to count segments per message (request, response).
+        public var messageSizes: Directional<Int>?
+
+        public init(serverPort: UInt16? = nil, messageSizes: Directional<Int>? = nil) {
+            self.serverPort = serverPort
+            self.messageSizes = messageSizes
+        }
+    }
+
+    /// Flows listed one by one in a report; the totals always cover every flow.
+    public static let listedFlowLimit = 1000
+
+    public let configuration: Configuration
+    /// What a headers-only capture keeps: true stores whole captured frames in the file.
+    let storesPayload: Bool
+    private let linkType: Int32
+    private var flowIndex: [FlowKey: Int] = [:]
+    private var flows: [FlowState] = []
+    private var packetTotal: UInt64 = 0
+    private var byteTotal: UInt64 = 0
+    private var undecoded: UInt64 = 0
+    private var firstTime: UInt64?
+
+    private var payloadSize = (toServer: LatencyHistogram(), toClient: LatencyHistogram())
+    private var dataToAck = (toServer: LatencyHistogram(), toClient: LatencyHistogram())
+    private var handshake = LatencyHistogram()
+    private var synToSynAck = LatencyHistogram()
+    private var keepaliveInterval = LatencyHistogram()
+    private var keepaliveIdle = LatencyHistogram()
+
+    public init(configuration: Configuration, linkType: Int32, storesPayload: Bool = false) {
+        self.configuration = configuration
+        self.linkType = linkType
+        self.storesPayload = storesPayload
+    }
+
+    /// Analyses one frame; returns how many of its bytes the capture file should keep
+    /// (the headers, unless payload is stored).
+    @discardableResult
+    func consume(_ frame: CapturedFrame) -> Int {
+        consume(frame.bytes, originalLength: frame.originalLength, time: frame.timestampNanoseconds)
+    }
+
+    @discardableResult
+    public func consume(_ bytes: UnsafeRawBufferPointer, originalLength: Int, time: UInt64) -> Int {
+        packetTotal += 1
+        byteTotal += UInt64(originalLength)
+        if firstTime == nil { firstTime = time }
+        guard let packet = PacketDecoder.decode(bytes, originalLength: originalLength, linkType: linkType) else {
+            undecoded += 1
+            return storesPayload ? bytes.count : min(bytes.count, 64)
+        }
+        let key = FlowKey(packet)
+        let index: Int
+        if let known = flowIndex[key] {
+            index = known
+        } else {
+            index = flows.count
+            flowIndex[key] = index
+            flows.append(FlowState(first: packet, serverPort: configuration.serverPort, time: time))
+        }
+        var flow = flows[index]
+        let fromClient = flow.isFromClient(packet)
+        if packet.transport == .tcp {
+            var sender = fromClient ? flow.toServer : flow.toClient
+            var receiver = fromClient ? flow.toClient : flow.toServer
+            tcp(packet, time: time, length: originalLength, flow: &flow, sender: &sender, receiver: &receiver, fromClient: fromClient)
+            if fromClient {
+                flow.toServer = sender
+                flow.toClient = receiver
+            } else {
+                flow.toClient = sender
+                flow.toServer = receiver
+            }
+        } else {
+            if fromClient { count(packet, length: originalLength, &flow.toServer) } else { count(packet, length: originalLength, &flow.toClient) }
+            flow.lastActivity = time
+        }
+        flow.lastTime = time
+        flows[index] = flow
+        return storesPayload ? bytes.count : packet.headerEnd
+    }
+
+    @inline(__always)
+    private func count(_ packet: DecodedPacket, length: Int, _ side: inout DirectionState) {
+        side.packets += 1
+        side.bytes += UInt64(length)
+        side.payloadBytes += UInt64(packet.payloadLength)
+        if packet.payloadLength > 0 { side.dataSegments += 1 }
+    }
+
+    private func tcp(_ packet: DecodedPacket, time: UInt64, length: Int, flow: inout FlowState,
+                     sender: inout DirectionState, receiver: inout DirectionState, fromClient: Bool) {
+        sender.packets += 1
+        sender.bytes += UInt64(length)
+        let syn = packet.has(DecodedPacket.syn), fin = packet.has(DecodedPacket.fin)
+        let rst = packet.has(DecodedPacket.rst), ack = packet.has(DecodedPacket.ack)
+
+        // The other side's data this segment acknowledges.
+        if ack, receiver.awaitingAck, !sequenceLess(packet.acknowledgment, receiver.lastDataEnd) {
+            receiver.awaitingAck = false
+            if fromClient { dataToAck.toClient.record(time &- receiver.lastDataTime) } else { dataToAck.toServer.record(time &- receiver.lastDataTime) }
+        }
+        if packet.window == 0, !syn, !rst { flow.zeroWindow += 1 }
+        if rst {
+            flow.rst += 1
+            flow.lastActivity = time
+            return
+        }
+        if sender.isKeepaliveProbe(packet) {
+            flow.keepaliveProbes += 1
+            if sender.lastProbeTime == 0 { keepaliveIdle.record(time &- flow.lastActivity) } else { keepaliveInterval.record(time &- sender.lastProbeTime) }
+            sender.lastProbeTime = time
+            return
+        }
+        flow.lastActivity = time
+        if syn { handshakeStep(packet, time: time, flow: &flow, fromClient: fromClient) }
+        if fin { flow.fin += 1 }
+        if !syn, ack, packet.payloadLength == 0, !fin {
+            sender.pureAcks += 1
+            if fromClient, flow.handshakeRTT == nil, flow.synAckTime != 0, flow.synTime != 0 {
+                let rtt = time &- flow.synTime
+                flow.handshakeRTT = rtt
+                handshake.record(rtt)
+            }
+        }
+        let occupied = UInt32(packet.payloadLength) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
+        guard occupied > 0 else { return }
+        let order = sender.advance(sequence: packet.sequence, length: occupied)
+        switch order {
+        case .retransmission: flow.retransmissions += 1
+        case .outOfOrder: flow.outOfOrder += 1
+        case .inOrder: break
+        }
+        guard packet.payloadLength > 0 else { return }
+        sender.dataSegments += 1
+        sender.payloadBytes += UInt64(packet.payloadLength)
+        sender.lastProbeTime = 0
+        if fromClient { payloadSize.toServer.record(UInt64(packet.payloadLength)) } else { payloadSize.toClient.record(UInt64(packet.payloadLength)) }
+        if order == .inOrder {
+            sender.lastDataTime = time
+            sender.lastDataEnd = packet.sequence &+ UInt32(packet.payloadLength)
+            sender.awaitingAck = true
+        }
+    }
+
+    private func handshakeStep(_ packet: DecodedPacket, time: UInt64, flow: inout FlowState, fromClient: Bool) {
+        if packet.has(DecodedPacket.ack) {
+            flow.synAcks += 1
+            guard !fromClient, flow.synAckTime == 0 else { return }
+            flow.synAckTime = time
+            if flow.synTime != 0 { synToSynAck.record(time &- flow.synTime) }
+        } else {
+            flow.syns += 1
+            if fromClient, flow.synTime == 0 { flow.synTime = time }
+        }
+    }
+
+    // MARK: Result
+
+    /// The figures so far (the capture thread calls this once, after the last packet).
+    public func finish() -> CaptureAnalysis {
+        var tcpFlows = 0, udpFlows = 0
+        var direction = (toServer: DirectionState(), toClient: DirectionState())
+        var syn: UInt64 = 0, synAck: UInt64 = 0, fin: UInt64 = 0, rst: UInt64 = 0
+        var retransmissions: UInt64 = 0, outOfOrder: UInt64 = 0, zeroWindow: UInt64 = 0, probes: UInt64 = 0
+        var tcpTotals = (toServer: DirectionState(), toClient: DirectionState())
+        var udpTotals = (toServer: DirectionState(), toClient: DirectionState())
+        for flow in flows {
+            direction.toServer.add(flow.toServer)
+            direction.toClient.add(flow.toClient)
+            if flow.transport == .tcp {
+                tcpFlows += 1
+                tcpTotals.toServer.add(flow.toServer)
+                tcpTotals.toClient.add(flow.toClient)
+                syn += flow.syns
+                synAck += flow.synAcks
+                fin += flow.fin
+                rst += flow.rst
+                retransmissions += flow.retransmissions
+                outOfOrder += flow.outOfOrder
+                zeroWindow += flow.zeroWindow
+                probes += flow.keepaliveProbes
+            } else {
+                udpFlows += 1
+                udpTotals.toServer.add(flow.toServer)
+                udpTotals.toClient.add(flow.toClient)
+            }
+        }
+        let sizes = configuration.messageSizes
+        var tcp: TCPFigures?
+        if tcpFlows > 0 {
+            let perMessage = sizes.map { sizes in
+                Directional(clientToServer: Self.segmentsPerMessage(tcpTotals.toServer, size: sizes.clientToServer),
+                            serverToClient: Self.segmentsPerMessage(tcpTotals.toClient, size: sizes.serverToClient))
+            }
+            tcp = TCPFigures(
+                dataSegments: .init(clientToServer: tcpTotals.toServer.dataSegments, serverToClient: tcpTotals.toClient.dataSegments),
+                pureAcks: .init(clientToServer: tcpTotals.toServer.pureAcks, serverToClient: tcpTotals.toClient.pureAcks),
+                payloadBytes: .init(clientToServer: tcpTotals.toServer.payloadBytes, serverToClient: tcpTotals.toClient.payloadBytes),
+                payloadSizeBytes: .init(clientToServer: payloadSize.toServer.summary, serverToClient: payloadSize.toClient.summary),
+                messageSizeBytes: sizes, segmentsPerMessage: perMessage,
+                syn: syn, synAck: synAck, fin: fin, rst: rst, handshakes: handshake.count,
+                handshakeRttNs: handshake.summary, synToSynAckNs: synToSynAck.summary,
+                retransmissions: retransmissions, outOfOrder: outOfOrder, zeroWindow: zeroWindow,
+                keepalive: .init(probes: probes, intervalNs: keepaliveInterval.summary, idleBeforeFirstProbeNs: keepaliveIdle.summary),
+                dataToAckDelayNs: .init(clientToServer: dataToAck.toServer.summary, serverToClient: dataToAck.toClient.summary))
+        }
+        let udp = udpFlows == 0 ? nil : UDPFigures(
+            datagrams: .init(clientToServer: udpTotals.toServer.packets, serverToClient: udpTotals.toClient.packets),
+            payloadBytes: .init(clientToServer: udpTotals.toServer.payloadBytes, serverToClient: udpTotals.toClient.payloadBytes))
+        let start = firstTime ?? 0
+        return CaptureAnalysis(
+            packets: .init(total: packetTotal, clientToServer: direction.toServer.packets, serverToClient: direction.toClient.packets),
+            bytes: .init(total: byteTotal, clientToServer: direction.toServer.bytes, serverToClient: direction.toClient.bytes),
+            undecodedPackets: undecoded, flowCount: flows.count, tcp: tcp, udp: udp,
+            flows: flows.prefix(Self.listedFlowLimit).map { $0.record(since: start) },
+            flowsOmitted: max(0, flows.count - Self.listedFlowLimit))
+    }
+
+    static func segmentsPerMessage(_ side: DirectionState, size: Int) -> Double {
+        guard side.payloadBytes > 0, size > 0 else { return 0 }
+        return Double(side.dataSegments) / (Double(side.payloadBytes) / Double(size))
+    }
+}
+
+extension DirectionState {
+    mutating func add(_ other: DirectionState) {
+        packets += other.packets
+        bytes += other.bytes
+        dataSegments += other.dataSegments
+        pureAcks += other.pureAcks
+        payloadBytes += other.payloadBytes
+    }
+}
+
+extension FlowState {
+    func record(since start: UInt64) -> FlowRecord {
+        func endpoint(_ address: IPEndpointAddress, _ port: UInt16) -> String {
+            address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+        }
+        return FlowRecord(
+            transport: transport == .tcp ? "tcp" : "udp", client: endpoint(client, clientPort), server: endpoint(server, serverPort),
+            firstNs: firstTime &- start, lastNs: lastTime &- start,
+            packets: .init(clientToServer: toServer.packets, serverToClient: toClient.packets),
+            bytes: .init(clientToServer: toServer.bytes, serverToClient: toClient.bytes),
+            payloadBytes: .init(clientToServer: toServer.payloadBytes, serverToClient: toClient.payloadBytes),
+            dataSegments: .init(clientToServer: toServer.dataSegments, serverToClient: toClient.dataSegments),
+            handshakeRttNs: handshakeRTT, retransmissions: retransmissions, outOfOrder: outOfOrder, zeroWindow: zeroWindow,
+            keepaliveProbes: keepaliveProbes, fin: fin, rst: rst)
+    }
+}

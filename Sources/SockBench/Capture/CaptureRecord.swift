@@ -1,0 +1,71 @@
+/// The capture part of a run in `report.json` (`runs[].capture`): how the packets were
+/// captured, or why they were not, with the analysis figures at the same level
+/// (`capture.packets`, `capture.tcp.retransmissions`, ...).
+public struct CaptureRecord: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        /// Packets were captured and analysed.
+        case captured
+        /// The scenario or `--no-capture` turned capture off.
+        case disabled
+        /// Capture could not start (no privilege, no such interface); the run went on without it.
+        case unavailable
+    }
+
+    public struct Details: Codable, Sendable, Equatable {
+        public var status: Status
+        /// Why capture is disabled or unavailable, in words.
+        public var reason: String?
+        /// The pcap file, relative to the report's folder.
+        public var file: String?
+        public var interface: String?
+        public var filter: String?
+        public var snaplen: Int?
+        /// False: the file holds headers only (payload bytes cut off after the TCP/UDP header).
+        public var payloadStored: Bool?
+        /// Frames stored in the file; fewer than `packets.total` when `file_truncated`.
+        public var packetsWritten: UInt64?
+        /// The file reached `capture.max_file_size`; the analysis still covers every packet.
+        public var fileTruncated: Bool?
+        /// Packets the kernel dropped because the capture buffer was full (`ps_drop`).
+        public var kernelDropped: UInt64?
+
+        public init(status: Status, reason: String? = nil, file: String? = nil, interface: String? = nil, filter: String? = nil,
+                    snaplen: Int? = nil, payloadStored: Bool? = nil, packetsWritten: UInt64? = nil, fileTruncated: Bool? = nil,
+                    kernelDropped: UInt64? = nil) {
+            self.status = status
+            self.reason = reason
+            self.file = file
+            self.interface = interface
+            self.filter = filter
+            self.snaplen = snaplen
+            self.payloadStored = payloadStored
+            self.packetsWritten = packetsWritten
+            self.fileTruncated = fileTruncated
+            self.kernelDropped = kernelDropped
+        }
+    }
+
+    public var details: Details
+    public var analysis: CaptureAnalysis?
+
+    public init(details: Details, analysis: CaptureAnalysis? = nil) {
+        self.details = details
+        self.analysis = analysis
+    }
+
+    public static func notCaptured(_ status: Status, reason: String) -> CaptureRecord {
+        CaptureRecord(details: Details(status: status, reason: reason))
+    }
+
+    public var status: Status { details.status }
+
+    public func encode(to encoder: any Encoder) throws {
+        try details.encode(to: encoder)
+        try analysis?.encode(to: encoder)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        details = try Details(from: decoder)
+        analysis = details.status == .captured ? try CaptureAnalysis(from: decoder) : nil
+    }
+}

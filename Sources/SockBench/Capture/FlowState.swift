@@ -1,0 +1,134 @@
+/// A flow's identity with its two endpoints in a fixed order, so both directions find it.
+struct FlowKey: Hashable {
+    var lowAddress: IPEndpointAddress
+    var lowPort: UInt16
+    var highAddress: IPEndpointAddress
+    var highPort: UInt16
+    var transport: DecodedPacket.Transport
+
+    init(_ packet: DecodedPacket) {
+        let sourceFirst = (packet.source, packet.sourcePort) <= (packet.destination, packet.destinationPort)
+        lowAddress = sourceFirst ? packet.source : packet.destination
+        lowPort = sourceFirst ? packet.sourcePort : packet.destinationPort
+        highAddress = sourceFirst ? packet.destination : packet.source
+        highPort = sourceFirst ? packet.destinationPort : packet.sourcePort
+        transport = packet.transport
+    }
+}
+
+/// What one side of a flow sent, and where its sequence space stands.
+struct DirectionState {
+    var packets: UInt64 = 0
+    var bytes: UInt64 = 0
+    var dataSegments: UInt64 = 0
+    var pureAcks: UInt64 = 0
+    var payloadBytes: UInt64 = 0
+    /// One past the highest sequence number seen (SYN and FIN count one).
+    var nextSequence: UInt32 = 0
+    var hasSequence = false
+    /// A hole left when a segment arrived beyond `nextSequence`; a segment filling it is out of order.
+    var gapStart: UInt32 = 0
+    var gapEnd: UInt32 = 0
+    var hasGap = false
+    /// The newest new-data segment, for the delay until the other side acknowledges it.
+    var lastDataTime: UInt64 = 0
+    var lastDataEnd: UInt32 = 0
+    var awaitingAck = false
+    /// The previous keepalive probe of the current idle period (0: none yet).
+    var lastProbeTime: UInt64 = 0
+}
+
+/// How one sequence-carrying segment relates to what its side already sent.
+enum SegmentOrder { case inOrder, retransmission, outOfOrder }
+
+/// Sequence numbers wrap at 2^32: compare them by their signed distance (RFC 793 arithmetic).
+@inline(__always) func sequenceLess(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
+
+extension DirectionState {
+    /// Classifies a segment occupying `length` sequence numbers from `sequence` and advances
+    /// the side's sequence space. A segment entirely below the highest byte seen is a
+    /// retransmission, unless it falls into a hole that later bytes left open: then it arrived
+    /// out of order.
+    mutating func advance(sequence: UInt32, length: UInt32) -> SegmentOrder {
+        let end = sequence &+ length
+        guard hasSequence else {
+            hasSequence = true
+            nextSequence = end
+            return .inOrder
+        }
+        if !sequenceLess(sequence, nextSequence) {
+            if sequence != nextSequence {
+                hasGap = true
+                gapStart = nextSequence
+                gapEnd = sequence
+            }
+            nextSequence = end
+            return .inOrder
+        }
+        if sequenceLess(nextSequence, end) { nextSequence = end }
+        if hasGap, !sequenceLess(sequence, gapStart), sequenceLess(sequence, gapEnd) {
+            if sequenceLess(end, gapEnd) { gapStart = end } else { hasGap = false }
+            return .outOfOrder
+        }
+        return .retransmission
+    }
+
+    /// A keepalive probe (as Wireshark defines it): no SYN, FIN or RST, at most one byte,
+    /// one below the next expected sequence number.
+    func isKeepaliveProbe(_ packet: DecodedPacket) -> Bool {
+        hasSequence && packet.payloadLength <= 1 && packet.flags & (DecodedPacket.syn | DecodedPacket.fin | DecodedPacket.rst) == 0
+            && packet.has(DecodedPacket.ack) && packet.sequence == nextSequence &- 1
+    }
+}
+
+/// Everything the analysis keeps about one flow: a few hundred bytes, no allocation per packet.
+struct FlowState {
+    var transport: DecodedPacket.Transport
+    var client: IPEndpointAddress
+    var clientPort: UInt16
+    var server: IPEndpointAddress
+    var serverPort: UInt16
+    var toServer = DirectionState()
+    var toClient = DirectionState()
+    var firstTime: UInt64
+    var lastTime: UInt64
+    /// The last packet that was not a keepalive probe, for the idle time before the first probe.
+    var lastActivity: UInt64
+    var syns: UInt64 = 0
+    var synAcks: UInt64 = 0
+    var synTime: UInt64 = 0
+    var synAckTime: UInt64 = 0
+    var handshakeRTT: UInt64?
+    var retransmissions: UInt64 = 0
+    var outOfOrder: UInt64 = 0
+    var zeroWindow: UInt64 = 0
+    var keepaliveProbes: UInt64 = 0
+    var fin: UInt64 = 0
+    var rst: UInt64 = 0
+
+    /// Orients a new flow: the side sending to the server port is the client; without a known
+    /// port, the side sending a bare SYN, else the side with the higher (ephemeral) port.
+    init(first packet: DecodedPacket, serverPort: UInt16?, time: UInt64) {
+        let sourceIsClient: Bool
+        if let serverPort, packet.destinationPort == serverPort || packet.sourcePort == serverPort {
+            sourceIsClient = packet.destinationPort == serverPort
+        } else if packet.transport == .tcp, packet.has(DecodedPacket.syn) {
+            sourceIsClient = !packet.has(DecodedPacket.ack)
+        } else {
+            sourceIsClient = packet.sourcePort >= packet.destinationPort
+        }
+        transport = packet.transport
+        client = sourceIsClient ? packet.source : packet.destination
+        clientPort = sourceIsClient ? packet.sourcePort : packet.destinationPort
+        server = sourceIsClient ? packet.destination : packet.source
+        self.serverPort = sourceIsClient ? packet.destinationPort : packet.sourcePort
+        firstTime = time
+        lastTime = time
+        lastActivity = time
+    }
+
+    @inline(__always)
+    func isFromClient(_ packet: DecodedPacket) -> Bool {
+        packet.sourcePort == clientPort && packet.source == client
+    }
+}
