@@ -6,18 +6,6 @@ import Testing
 /// the loader must load each or refuse it with one located line, never crash or hang.
 @Suite("Scenario loader under mutated input")
 struct LoaderMutationTests {
-    /// SplitMix64: small, seeded, the same sequence on every machine.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let fragments = [":", " ", "\n", "\t", "-", "{", "}", "[", "]", "\"", "'", "#", "&a", "*a", "!!str", "0", "999999999999999999999",
                             "-1", "1e9", "ms", "KiB", "0x", "~", "null", "true", "\u{0}", "é", "\u{FEFF}", "%", "|", ">", ",", "?", "<<: *a"]
 

@@ -118,7 +118,11 @@ public final class CaptureAnalyzer {
         }
         if sender.isKeepaliveProbe(packet) {
             flow.keepaliveProbes += 1
-            if sender.lastProbeTime == 0 { keepaliveIdle.record(time &- flow.lastActivity) } else { keepaliveInterval.record(time &- sender.lastProbeTime) }
+            if let previous = sender.lastProbeTime {
+                keepaliveInterval.record(time &- previous)
+            } else {
+                keepaliveIdle.record(time &- flow.lastActivity)
+            }
             sender.lastProbeTime = time
             return
         }
@@ -127,8 +131,8 @@ public final class CaptureAnalyzer {
         if fin { flow.fin += 1 }
         if !syn, ack, packet.payloadLength == 0, !fin {
             sender.pureAcks += 1
-            if fromClient, flow.handshakeRTT == nil, flow.synAckTime != 0, flow.synTime != 0 {
-                let rtt = time &- flow.synTime
+            if fromClient, flow.handshakeRTT == nil, flow.synAckTime != nil, let synTime = flow.synTime {
+                let rtt = time &- synTime
                 flow.handshakeRTT = rtt
                 handshake.record(rtt)
             }
@@ -144,7 +148,7 @@ public final class CaptureAnalyzer {
         guard packet.payloadLength > 0 else { return }
         sender.dataSegments += 1
         sender.payloadBytes += UInt64(packet.payloadLength)
-        sender.lastProbeTime = 0
+        sender.lastProbeTime = nil
         if fromClient { payloadSize.toServer.record(UInt64(packet.payloadLength)) } else { payloadSize.toClient.record(UInt64(packet.payloadLength)) }
         if order == .inOrder {
             sender.lastDataTime = time
@@ -156,12 +160,12 @@ public final class CaptureAnalyzer {
     private func handshakeStep(_ packet: DecodedPacket, time: UInt64, flow: inout FlowState, fromClient: Bool) {
         if packet.has(DecodedPacket.ack) {
             flow.synAcks += 1
-            guard !fromClient, flow.synAckTime == 0 else { return }
+            guard !fromClient, flow.synAckTime == nil else { return }
             flow.synAckTime = time
-            if flow.synTime != 0 { synToSynAck.record(time &- flow.synTime) }
+            if let synTime = flow.synTime { synToSynAck.record(time &- synTime) }
         } else {
             flow.syns += 1
-            if fromClient, flow.synTime == 0 { flow.synTime = time }
+            if fromClient, flow.synTime == nil { flow.synTime = time }
         }
     }
 

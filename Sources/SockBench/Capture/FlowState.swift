@@ -34,8 +34,8 @@ struct DirectionState {
     var lastDataTime: UInt64 = 0
     var lastDataEnd: UInt32 = 0
     var awaitingAck = false
-    /// The previous keepalive probe of the current idle period (0: none yet).
-    var lastProbeTime: UInt64 = 0
+    /// The previous keepalive probe of the current idle period.
+    var lastProbeTime: UInt64?
 }
 
 /// How one sequence-carrying segment relates to what its side already sent.
@@ -96,8 +96,8 @@ struct FlowState {
     var lastActivity: UInt64
     var syns: UInt64 = 0
     var synAcks: UInt64 = 0
-    var synTime: UInt64 = 0
-    var synAckTime: UInt64 = 0
+    var synTime: UInt64?
+    var synAckTime: UInt64?
     var handshakeRTT: UInt64?
     var retransmissions: UInt64 = 0
     var outOfOrder: UInt64 = 0

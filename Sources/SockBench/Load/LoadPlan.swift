@@ -12,6 +12,7 @@ public struct LoadPlan: Sendable {
     /// Compare every answered byte with what was expected (echo, and sockbench's own tcp-rr).
     public var verifyPayload: Bool
     public var depth: Int
+    public var batchWrites: Bool
     public var clientOptions: SocketOptionSet
     public var connectTimeout: UInt64
     public var requestTimeout: UInt64
@@ -32,6 +33,7 @@ public struct LoadPlan: Sendable {
         // Echo answers are the request itself; sockbench's tcp-rr writes the sequence into a filler answer.
         verifyPayload = responseSize == load.messageSize || scenario.server.kind == .tcpRR
         depth = load.depth
+        batchWrites = load.batchWrites
         clientOptions = scenario.client.options
         connectTimeout = load.connectTimeoutNanoseconds
         requestTimeout = load.requestTimeoutNanoseconds

@@ -184,10 +184,10 @@ final class TCPWorker: @unchecked Sendable {
         if result.effectiveOptions == nil {
             result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: true)
         }
-        if plan.pattern == .stream {
-            if plan.direction == .upload { setWriteInterest(index, true) }
-        } else {
-            pump(index)
+        switch plan.pattern {
+        case .stream: if plan.direction == .upload { setWriteInterest(index, true) }
+        case .requestResponse: pump(index)
+        case .idle: break
         }
     }
 
@@ -206,7 +206,11 @@ final class TCPWorker: @unchecked Sendable {
         }
         guard connections[index].state == .active else { return }
         if flags & (Epoll.readable | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
-            if plan.pattern == .stream { download(index) } else { receive(index) }
+            switch plan.pattern {
+            case .stream: download(index)
+            case .requestResponse: receive(index)
+            case .idle: idleInput(index)
+            }
         }
     }
 
@@ -235,7 +239,24 @@ final class TCPWorker: @unchecked Sendable {
             if connection.pointee.wantsWrite { setWriteInterest(index, false) }
             return
         }
-        let messages = min(Int(room), batchCapacity)
+        // One send per message when the scenario asks for small writes (the case Nagle coalesces).
+        if !plan.batchWrites {
+            for _ in 0..<room {
+                if !sendMessages(index, count: 1, now: now) { break }
+            }
+            return
+        }
+        _ = sendMessages(index, count: min(Int(room), batchCapacity), now: now)
+    }
+
+    /// Sends `count` whole messages in one `send`; true when all of them went out and the
+    /// socket can take more.
+    @inline(__always)
+    private func sendMessages(_ index: Int, count messages: Int, now: UInt64) -> Bool {
+        let connection = connections + index
+        let size = plan.messageSize
+        let depth = UInt64(plan.depth)
+        let fd = connection.pointee.fd
         let first = connection.pointee.sendSequence
         for k in 0..<messages {
             Payload.writeSequence(first + UInt64(k), into: batch + k * size, size: size)
@@ -248,7 +269,7 @@ final class TCPWorker: @unchecked Sendable {
             } else {
                 fail(index, code)
             }
-            return
+            return false
         }
         let partial = sent % size
         let started = sent / size + (partial > 0 ? 1 : 0)
@@ -264,6 +285,7 @@ final class TCPWorker: @unchecked Sendable {
         }
         let blocked = connection.pointee.sendRemaining > 0
         if blocked != connection.pointee.wantsWrite { setWriteInterest(index, blocked) }
+        return !blocked
     }
 
     /// Request-response: reads what arrived, verifies it answer by answer, records latencies.
@@ -383,6 +405,16 @@ final class TCPWorker: @unchecked Sendable {
             open += 1
         }
         return open
+    }
+
+    /// Idle connections expect nothing: bytes from the server are an integrity error, a close is counted.
+    private func idleInput(_ index: Int) {
+        let received = recv(connections[index].fd, receiveBuffer, receiveCapacity, 0)
+        if received > 0 {
+            closeWithError(index, .integrity, "the server sent \(received) bytes on an idle connection")
+        } else {
+            receiveEnded(index, received)
+        }
     }
 
     /// A `recv` that returned 0 (the server closed) or -1: an error unless the socket is just empty.

@@ -28,7 +28,8 @@ public enum MarkdownReport {
         var shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
         if let direction = run.direction { shape += " (\(direction.rawValue))" }
         let server = run.server.startedBySockbench ? "sockbench \(run.server.kind) at \(run.target)" : "external server at \(run.target)"
-        out.append("\(shape) against \(server); \(plural(run.connections.requested, "connection")), \(run.messageSizeBytes)-byte messages"
+        let messages = run.pattern == .idle ? "held open without traffic" : "\(run.messageSizeBytes)-byte messages"
+        out.append("\(shape) against \(server); \(plural(run.connections.requested, "connection")), \(messages)"
             + (run.responseSizeBytes.map { ", \($0)-byte answers" } ?? "")
             + (run.pattern == .requestResponse ? ", depth \(run.depth)" : "")
             + "; measured \(Format.seconds(run.durationS)) after \(Format.seconds(run.warmupS)) warm-up.")

@@ -13,10 +13,14 @@ public enum TerminalSummary {
                 if l.count > 0 {
                     lines.append("  latency      p50 \(Format.latency(l.p50))  p90 \(Format.latency(l.p90))  p99 \(Format.latency(l.p99))  p99.9 \(Format.latency(l.p999))  max \(Format.latency(l.max))")
                 }
-            } else {
+            } else if run.pattern == .stream {
                 lines.append("  messages     \(Format.rate(run.throughput.messagesPerSecond))")
             }
-            lines.append("  throughput   sent \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)), received \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived))")
+            if run.pattern == .idle {
+                lines.append("  idle         \(plural(run.connections.established, "connection")) held open without traffic")
+            } else {
+                lines.append("  throughput   sent \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)), received \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived))")
+            }
             if run.connectLatencyNs.count > 0 {
                 lines.append("  connect      p50 \(Format.latency(run.connectLatencyNs.p50))  max \(Format.latency(run.connectLatencyNs.max))")
             }

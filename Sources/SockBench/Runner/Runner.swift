@@ -139,6 +139,8 @@ public enum Runner {
         case .stream:
             // A stream's "message" is one write of message_size in the direction it flows.
             return Directional(clientToServer: load.messageSize, serverToClient: load.messageSize)
+        case .idle:
+            return nil
         }
     }
 
@@ -161,6 +163,7 @@ public enum Runner {
         case (.stream, .tcp):
             let bytes = spec.direction == .upload ? measured.bytesSent : measured.bytesReceived
             messagesPerSecond = Double(bytes) / Double(spec.messageSize) / seconds
+        case (.idle, _): messagesPerSecond = 0
         }
         let stats = server?.statistics
         var udp: RunResult.UDPRecord?

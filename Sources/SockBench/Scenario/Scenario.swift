@@ -92,6 +92,8 @@ public struct LoadSpec: Sendable, Equatable {
         case requestResponse = "request-response"
         /// Send (upload) or receive (download) as fast as the socket allows.
         case stream
+        /// Connect and stay quiet until the end (TCP): what keepalive and idle timeouts act on.
+        case idle
     }
 
     public enum Direction: String, Sendable, Codable, CaseIterable { case upload, download }
@@ -109,6 +111,9 @@ public struct LoadSpec: Sendable, Equatable {
     /// Requests in flight per connection (pipelining).
     public var depth: Int = 1
     public var direction: Direction = .upload
+    /// Pipelined requests that are due together go out in one `send`; false sends each message
+    /// with its own `send`, as many applications do: the small writes TCP_NODELAY is about.
+    public var batchWrites = true
     public var connectTimeoutNanoseconds: UInt64 = 3_000_000_000
     /// A TCP request without its answer for this long is a timeout error.
     public var requestTimeoutNanoseconds: UInt64 = 5_000_000_000

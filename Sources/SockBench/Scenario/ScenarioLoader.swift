@@ -7,7 +7,7 @@ public enum ScenarioLoader {
     static let topKeys = ["name", "description", "server", "client", "load", "capture"]
     static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
-                           "direction", "connect_timeout", "request_timeout", "udp_loss_timeout"]
+                           "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout"]
     static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size"]
     static let optionKeys = SocketOption.allCases.map(\.rawValue)
 
@@ -110,6 +110,7 @@ public enum ScenarioLoader {
         load.pattern = try doc.choice("pattern", of: LoadSpec.Pattern.self) ?? impliedPattern(server.kind) ?? .requestResponse
         load.depth = try doc.integer("depth", in: 1...1024) ?? 1
         load.direction = try doc.choice("direction", of: LoadSpec.Direction.self) ?? (server.kind == .tcpSource ? .download : .upload)
+        load.batchWrites = try doc.boolean("batch_writes") ?? load.batchWrites
         load.connectTimeoutNanoseconds = try doc.duration("connect_timeout", minimum: 1_000_000) ?? load.connectTimeoutNanoseconds
         load.requestTimeoutNanoseconds = try doc.duration("request_timeout", minimum: 1_000_000) ?? load.requestTimeoutNanoseconds
         load.udpLossTimeoutNanoseconds = try doc.duration("udp_loss_timeout", minimum: 1_000_000) ?? load.udpLossTimeoutNanoseconds
@@ -119,9 +120,22 @@ public enum ScenarioLoader {
         let defaultSize = load.pattern == .stream && !udp ? 128 << 10 : 64
         load.messageSize = try doc.size("message_size", in: sizeRange) ?? defaultSize
 
-        if let expected = impliedPattern(server.kind), load.pattern != expected {
+        if load.pattern == .idle {
+            guard server.transport == .tcp else {
+                throw doc.error("pattern", at: doc["pattern"], "pattern: idle holds TCP connections open; UDP has none")
+            }
+            for key in ["depth", "direction", "message_size", "batch_writes", "request_timeout"] where doc[key] != nil {
+                throw doc.error(key, at: doc[key], "\(key) does not apply to pattern: idle (nothing is sent)")
+            }
+            if server.kind == .tcpSource {
+                throw doc.error("pattern", at: doc["pattern"], "tcp-source sends at once; idle connections need a quiet server such as tcp-echo")
+            }
+        } else if let expected = impliedPattern(server.kind), load.pattern != expected {
             throw doc.error("pattern", at: doc["pattern"] ?? serverDoc["kind"],
                             "\(server.kind.rawValue) is driven with pattern: \(expected.rawValue), not \(load.pattern.rawValue)")
+        }
+        if doc["batch_writes"] != nil, load.pattern != .requestResponse || server.transport != .tcp {
+            throw doc.error("batch_writes", at: doc["batch_writes"], "batch_writes applies to TCP pattern: request-response")
         }
         if load.pattern == .stream {
             if server.kind == .tcpSink || server.kind == .udpSink, load.direction != .upload {
@@ -134,7 +148,7 @@ public enum ScenarioLoader {
                 throw doc.error("direction", at: doc["direction"], "UDP streams go one way, client to server: use direction: upload")
             }
             if doc["depth"] != nil { throw doc.error("depth", at: doc["depth"], "depth applies to pattern: request-response") }
-        } else if doc["direction"] != nil {
+        } else if load.pattern == .requestResponse, doc["direction"] != nil {
             throw doc.error("direction", at: doc["direction"], "direction applies to pattern: stream")
         }
         if server.kind == .tcpRR, server.responseSize == nil { server.responseSize = load.messageSize }
