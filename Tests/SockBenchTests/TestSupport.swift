@@ -44,8 +44,12 @@ enum TestSupport {
 
     /// Runs the sockbench binary with `arguments` from the package root; waits at most `timeout` seconds.
     static func sockbench(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+        try run(URL(fileURLWithPath: executable), arguments, timeout: timeout)
+    }
+
+    private static func run(_ executable: URL, _ arguments: [String], timeout: TimeInterval) throws -> CommandResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
         let out = Pipe(), err = Pipe()
@@ -105,6 +109,31 @@ enum TestSupport {
         defer { close(fd) }
         try Socket.bind(fd, to: loopback)
         return try SocketAddress.local(of: fd)
+    }
+
+    /// True when this process may open a packet capture (CAP_NET_RAW in its effective set).
+    static let canCapture: Bool = {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return mask & (1 << 13) != 0 // CAP_NET_RAW
+    }()
+
+    /// The path of a tool on PATH, or nil.
+    static func tool(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        for directory in directories {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs any program and returns its exit status and output (for tshark, tcpdump, setpriv).
+    static func program(_ path: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+        try run(URL(fileURLWithPath: path), arguments, timeout: timeout)
     }
 
     static func decodeReport(_ directory: String) throws -> [String: Any] {
