@@ -28,6 +28,12 @@ struct ScenarioLoaderTests {
         ("bind-without-port.yaml", "4:9", "server.bind", "expected HOST:PORT"),
         ("bad-linger.yaml", "4:14", "server.so_linger", "whole number of seconds"),
         ("load-not-a-mapping.yaml", "4:7", "load", "must be a mapping"),
+        ("capture-unknown-key.yaml", "6:3", "capture.enable", "did you mean 'enabled'?"),
+        ("capture-bad-boolean.yaml", "5:13", "capture.required", "expected true or false, got 'perhaps'"),
+        ("capture-required-but-disabled.yaml", "6:13", "capture.required", "needs enabled: true"),
+        ("capture-bad-interface.yaml", "5:14", "capture.interface", "network interface name"),
+        ("idle-with-depth.yaml", "5:10", "load.depth", "does not apply to pattern: idle"),
+        ("batch-writes-on-udp.yaml", "5:17", "load.batch_writes", "TCP pattern: request-response"),
     ]
 
     @Test("every bad file gets one line with file:line:column, key and what is allowed", arguments: badFiles)
@@ -54,7 +60,7 @@ struct ScenarioLoaderTests {
             let scenario = try ScenarioLoader.load(path: "\(folder)/\(file)")
             #expect(!scenario.name.isEmpty)
         }
-        for required in ["quickstart.yaml", "udp-echo.yaml", "tcp-stream.yaml", "tcp-rr.yaml"] {
+        for required in ["quickstart.yaml", "udp-echo.yaml", "tcp-stream.yaml", "tcp-rr.yaml", "nagle.yaml", "keepalive.yaml"] {
             #expect(files.contains(required), "scenarios/\(required) is missing")
         }
     }
@@ -114,6 +120,28 @@ struct ScenarioLoaderTests {
         #expect(scenario.load.depth == 4)
         #expect(scenario.load.threads == 2)
         #expect(scenario.load.connectTimeoutNanoseconds == 2_000_000_000)
+    }
+
+    @Test("capture is on by default with a headers-only snaplen; the section sets every field")
+    func captureSection() throws {
+        let plain = try ScenarioLoader.load(text: "name: c\nserver: {kind: tcp-echo}\nload: {connections: 1}\n", path: "c.yaml")
+        #expect(plain.capture == CaptureSpec())
+        #expect(plain.capture.enabled && !plain.capture.required && !plain.capture.payload)
+        #expect(plain.capture.effectiveSnaplen == 128)
+        #expect(plain.capture.effectiveInterface(for: try SocketAddress(parsing: "127.0.0.1:7")) == "lo")
+        #expect(plain.capture.effectiveInterface(for: try SocketAddress(parsing: "[::1]:7")) == "lo")
+        let text = """
+        name: c
+        server: {kind: tcp-echo}
+        load: {connections: 1, pattern: idle}
+        capture: {enabled: yes, required: true, interface: eth0, payload: true, buffer_size: 32MiB, max_file_size: 10MiB}
+        """
+        let full = try ScenarioLoader.load(text: text, path: "c.yaml")
+        #expect(full.load.pattern == .idle)
+        #expect(full.capture.required && full.capture.payload && full.capture.interface == "eth0")
+        #expect(full.capture.effectiveSnaplen == 65_535 && full.capture.bufferSize == 32 << 20 && full.capture.maxFileSize == 10 << 20)
+        let nagle = try ScenarioLoader.load(path: TestSupport.packageRoot + "/scenarios/nagle.yaml")
+        #expect(!nagle.load.batchWrites && nagle.client.options[.tcp_nodelay] == .bool(false))
     }
 
     @Test("JSON scenarios load like YAML ones")
