@@ -3,6 +3,15 @@
 
 // libpcap, as the one Swift type that captures (PacketCapture) sees it.
 #include <pcap/pcap.h>
+#include <sys/socket.h>
+
+/// SOL_PACKET / PACKET_IGNORE_OUTGOING (Linux 4.20): the kernel stops handing this packet
+/// socket the packets the host sends. On `lo`, where every packet is both sent and received,
+/// that skips the clone and filter run of the sent copy. Returns 0 on success.
+static inline int CPcap_ignoreOutgoing(pcap_t *handle) {
+    int on = 1;
+    return setsockopt(pcap_fileno(handle), 263 /* SOL_PACKET */, 23 /* PACKET_IGNORE_OUTGOING */, &on, sizeof on);
+}
 
 /// The original length of a packet (pcap_pkthdr.len), read without Swift needing the
 /// struct's layout around struct timeval.

@@ -23,7 +23,7 @@ struct CaptureAnalyzerTests {
 
     /// A connection with a handshake, coalesced messages, a delayed ACK, a retransmission, a segment
     /// out of order, a zero window, three keepalive probes one second apart, and a clean close.
-    func conversation(_ analyzer: CaptureAnalyzer, snaplen: Int? = nil) {
+    func conversation(_ analyzer: inout CaptureAnalyzer, snaplen: Int? = nil) {
         func feed(_ frame: [UInt8], at time: UInt64) { analyzer.feed(frame, at: time, captured: snaplen) }
         let syn = DecodedPacket.syn, fin = DecodedPacket.fin
         feed(c2s(syn, 1000), at: 0)
@@ -49,9 +49,9 @@ struct CaptureAnalyzerTests {
 
     @Test("handshake, segments, retransmission, reordering, zero window, keepalive, delayed ACK: every figure")
     func tcpConversation() throws {
-        let analyzer = CaptureAnalyzer(configuration: .init(serverPort: Self.server, messageSizes: .init(clientToServer: 50, serverToClient: 25)),
+        var analyzer = CaptureAnalyzer(configuration: .init(serverPort: Self.server, messageSizes: .init(clientToServer: 50, serverToClient: 25)),
                                        linkType: PacketDecoder.LinkType.ethernet)
-        conversation(analyzer)
+        conversation(&analyzer)
         let result = analyzer.finish()
         #expect(result.packets.total == 20 && result.packets.clientToServer == 13 && result.packets.serverToClient == 7)
         #expect(result.flowCount == 1 && result.undecodedPackets == 0)
@@ -80,10 +80,10 @@ struct CaptureAnalyzerTests {
 
     @Test("without a server port, the SYN orients a flow; with none seen, the higher port is the client")
     func orientation() throws {
-        let bySyn = CaptureAnalyzer(configuration: .init(), linkType: 1)
-        conversation(bySyn)
+        var bySyn = CaptureAnalyzer(configuration: .init(), linkType: 1)
+        conversation(&bySyn)
         #expect(bySyn.finish().packets.clientToServer == 13)
-        let byPort = CaptureAnalyzer(configuration: .init(), linkType: 1)
+        var byPort = CaptureAnalyzer(configuration: .init(), linkType: 1)
         byPort.feed(s2c(Self.ack, 9, ack: 1, payload: 10), at: 0)
         byPort.feed(c2s(Self.ack, 1, ack: 19, payload: 10), at: 1)
         let flow = try #require(byPort.finish().flows.first)
@@ -92,7 +92,7 @@ struct CaptureAnalyzerTests {
 
     @Test("UDP datagrams per direction, RST counted, frames that are not TCP/UDP counted as undecoded")
     func udpResetAndUndecoded() throws {
-        let analyzer = CaptureAnalyzer(configuration: .init(serverPort: 9), linkType: 1)
+        var analyzer = CaptureAnalyzer(configuration: .init(serverPort: 9), linkType: 1)
         for time in 0..<3 { analyzer.feed(FrameBuilder().udp(from: 5000, to: 9, payload: 64), at: UInt64(time)) }
         for time in 3..<5 { analyzer.feed(FrameBuilder().udp(from: 9, to: 5000, payload: 64), at: UInt64(time)) }
         analyzer.feed(FrameBuilder().tcp(from: 5001, to: 9, flags: DecodedPacket.rst, sequence: 1), at: 6)
@@ -111,15 +111,15 @@ struct CaptureAnalyzerTests {
     @Test("the file keeps headers only unless payload is asked for; truncated captures analyse the same")
     func headersOnly() {
         let frame = c2s(Self.ack, 1, ack: 1, payload: 1000)
-        let headers = CaptureAnalyzer(configuration: .init(), linkType: 1)
+        var headers = CaptureAnalyzer(configuration: .init(), linkType: 1)
         #expect(headers.feed(frame, at: 0) == frame.count - 1000)
-        let payload = CaptureAnalyzer(configuration: .init(), linkType: 1, storesPayload: true)
+        var payload = CaptureAnalyzer(configuration: .init(), linkType: 1, storesPayload: true)
         #expect(payload.feed(frame, at: 0, captured: 128) == 128)
         // The analysis of a 66-byte snap equals that of the whole frames.
-        let whole = CaptureAnalyzer(configuration: .init(serverPort: Self.server), linkType: 1)
-        let short = CaptureAnalyzer(configuration: .init(serverPort: Self.server), linkType: 1)
-        conversation(whole)
-        conversation(short, snaplen: 66)
+        var whole = CaptureAnalyzer(configuration: .init(serverPort: Self.server), linkType: 1)
+        var short = CaptureAnalyzer(configuration: .init(serverPort: Self.server), linkType: 1)
+        conversation(&whole)
+        conversation(&short, snaplen: 66)
         #expect(whole.finish() == short.finish())
     }
 

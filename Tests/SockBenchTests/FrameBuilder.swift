@@ -70,7 +70,7 @@ extension PacketDecoder {
 extension CaptureAnalyzer {
     /// Feeds a test frame at `time` nanoseconds, keeping only `captured` bytes as a short snaplen would.
     @discardableResult
-    func feed(_ frame: [UInt8], at time: UInt64, captured: Int? = nil) -> Int {
+    mutating func feed(_ frame: [UInt8], at time: UInt64, captured: Int? = nil) -> Int {
         let kept = min(captured ?? frame.count, frame.count)
         return frame.withUnsafeBytes { consume(UnsafeRawBufferPointer(rebasing: $0[..<kept]), originalLength: frame.count, time: time) }
     }

@@ -6,7 +6,7 @@ extension CaptureAnalyzer {
     public static func analyze(file path: String, configuration: Configuration) throws(CaptureError) -> CaptureAnalysis {
         let filter = configuration.serverPort.map { "port \($0)" }
         let capture = try PacketCapture.file(path: path, filter: filter)
-        let analyzer = CaptureAnalyzer(configuration: configuration, linkType: capture.linkType)
+        var analyzer = CaptureAnalyzer(configuration: configuration, linkType: capture.linkType)
         try capture.run { frame in analyzer.consume(frame) }
         return analyzer.finish()
     }

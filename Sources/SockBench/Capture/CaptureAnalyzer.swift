@@ -2,8 +2,9 @@
 ///
 /// State is per flow (a dictionary of small structs) plus a few histograms for the totals;
 /// a packet costs one decode, one dictionary lookup and a handful of counter updates, and
-/// allocates only when it opens a new flow.
-public final class CaptureAnalyzer {
+/// allocates only when it opens a new flow. A struct, so the per-packet path mutates it
+/// without the dynamic exclusivity checks class properties carry.
+public struct CaptureAnalyzer {
     public struct Configuration: Sendable, Equatable {
         /// The server's port orients flows (client to server); without it the SYN or the port order does.
         public var serverPort: UInt16?
@@ -46,12 +47,12 @@ public final class CaptureAnalyzer {
     /// Analyses one frame; returns how many of its bytes the capture file should keep
     /// (the headers, unless payload is stored).
     @discardableResult
-    func consume(_ frame: CapturedFrame) -> Int {
+    mutating func consume(_ frame: CapturedFrame) -> Int {
         consume(frame.bytes, originalLength: frame.originalLength, time: frame.timestampNanoseconds)
     }
 
     @discardableResult
-    public func consume(_ bytes: UnsafeRawBufferPointer, originalLength: Int, time: UInt64) -> Int {
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, originalLength: Int, time: UInt64) -> Int {
         packetTotal += 1
         byteTotal += UInt64(originalLength)
         if firstTime == nil { firstTime = time }
@@ -91,14 +92,14 @@ public final class CaptureAnalyzer {
     }
 
     @inline(__always)
-    private func count(_ packet: DecodedPacket, length: Int, _ side: inout DirectionState) {
+    private mutating func count(_ packet: DecodedPacket, length: Int, _ side: inout DirectionState) {
         side.packets += 1
         side.bytes += UInt64(length)
         side.payloadBytes += UInt64(packet.payloadLength)
         if packet.payloadLength > 0 { side.dataSegments += 1 }
     }
 
-    private func tcp(_ packet: DecodedPacket, time: UInt64, length: Int, flow: inout FlowState,
+    private mutating func tcp(_ packet: DecodedPacket, time: UInt64, length: Int, flow: inout FlowState,
                      sender: inout DirectionState, receiver: inout DirectionState, fromClient: Bool) {
         sender.packets += 1
         sender.bytes += UInt64(length)
@@ -157,7 +158,7 @@ public final class CaptureAnalyzer {
         }
     }
 
-    private func handshakeStep(_ packet: DecodedPacket, time: UInt64, flow: inout FlowState, fromClient: Bool) {
+    private mutating func handshakeStep(_ packet: DecodedPacket, time: UInt64, flow: inout FlowState, fromClient: Bool) {
         if packet.has(DecodedPacket.ack) {
             flow.synAcks += 1
             guard !fromClient, flow.synAckTime == nil else { return }
@@ -171,7 +172,7 @@ public final class CaptureAnalyzer {
 
     // MARK: Result
 
-    /// The figures so far (the capture thread calls this once, after the last packet).
+    /// The figures so far (read once, after the last packet).
     public func finish() -> CaptureAnalysis {
         var tcpFlows = 0, udpFlows = 0
         var direction = (toServer: DirectionState(), toClient: DirectionState())

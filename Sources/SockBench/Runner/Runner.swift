@@ -117,9 +117,10 @@ public enum Runner {
                              directory: String) throws(CaptureError) -> (CaptureSession?, CaptureRecord) {
         let spec = scenario.capture
         guard spec.enabled else { return (nil, .notCaptured(.disabled, reason: "capture is turned off (capture.enabled: false or --no-capture)")) }
+        let interface = spec.effectiveInterface(for: target)
         let settings = CaptureSession.Settings(
-            spec: spec, interface: spec.effectiveInterface(for: target),
-            filter: CaptureSession.filter(transport: scenario.transport, port: target.port),
+            spec: spec, interface: interface,
+            filter: CaptureSession.filter(transport: scenario.transport, port: target.port, interface: interface),
             filePath: directory + "/capture.pcap",
             analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)))
         do {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sockbench needs when they are missing:
+#   libpcap-dev         to build (packet capture)
+#   tcpdump, tshark     with --test: the capture tests check sockbench's figures against them
+# Needs root (or sudo) only when something is missing; does nothing otherwise.
+# Usage: bash scripts/setup.sh [--test]
+set -euo pipefail
+packages=(libpcap-dev)
+if [ "${1:-}" = "--test" ]; then packages+=(tcpdump tshark); fi
+
+if ! command -v dpkg-query >/dev/null; then
+  # Not Debian: say what is needed and let the build find it (pkg-config libpcap).
+  pkg-config --exists libpcap 2>/dev/null || echo "setup: install libpcap's development files (and ${packages[*]:1}) with your package manager" >&2
+  exit 0
+fi
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+run=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then run=(sudo); else
+    echo "setup: missing ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | "${run[@]}" debconf-set-selections
+"${run[@]}" apt-get update -qq
+"${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
