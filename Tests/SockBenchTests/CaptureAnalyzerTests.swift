@@ -123,6 +123,16 @@ struct CaptureAnalyzerTests {
         #expect(whole.finish() == short.finish())
     }
 
+    @Test("a capture that starts mid-connection still recognises keepalive probes")
+    func midConnection() throws {
+        var analyzer = CaptureAnalyzer(configuration: .init(serverPort: Self.server), linkType: 1)
+        analyzer.feed(c2s(Self.ack, 500, ack: 900), at: 1)
+        analyzer.feed(c2s(Self.ack, 499, ack: 900), at: 1_000 * Self.ms)
+        analyzer.feed(c2s(Self.ack, 499, ack: 900), at: 2_000 * Self.ms)
+        let tcp = try #require(analyzer.finish().tcp)
+        #expect(tcp.keepalive.probes == 2 && tcp.pureAcks.clientToServer == 1 && tcp.handshakes == 0)
+    }
+
     @Test("sequence numbers compare across the 2^32 wrap")
     func sequenceWrap() {
         var side = DirectionState()

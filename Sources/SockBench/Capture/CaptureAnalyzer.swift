@@ -139,7 +139,14 @@ public struct CaptureAnalyzer {
             }
         }
         let occupied = UInt32(packet.payloadLength) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
-        guard occupied > 0 else { return }
+        guard occupied > 0 else {
+            // A capture that starts mid-connection learns where the sequence space stands from an ACK.
+            if !sender.hasSequence {
+                sender.hasSequence = true
+                sender.nextSequence = packet.sequence
+            }
+            return
+        }
         let order = sender.advance(sequence: packet.sequence, length: occupied)
         switch order {
         case .retransmission: flow.retransmissions += 1

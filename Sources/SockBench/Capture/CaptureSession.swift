@@ -30,13 +30,9 @@ public final class CaptureSession: @unchecked Sendable {
     private var thread: JoinableThread?
     private var failure: CaptureError?
 
-    /// The filter for a run's traffic: its transport and the server's port. On `lo` the kernel
-    /// hands a packet socket every packet twice (sent and received); libpcap drops the sent copy
-    /// only after the kernel has copied it into the ring, so `inbound` drops it in the kernel
-    /// filter instead, halving the capture's cost to the load.
-    public static func filter(transport: Socket.Transport, port: UInt16, interface: String) -> String {
-        let traffic = "\(transport == .tcp ? "tcp" : "udp") port \(port)"
-        return interface == "lo" ? traffic + " and inbound" : traffic
+    /// The filter for a run's traffic: its transport and the server's port.
+    public static func filter(transport: Socket.Transport, port: UInt16) -> String {
+        "\(transport == .tcp ? "tcp" : "udp") port \(port)"
     }
 
     /// Opens the capture and starts its thread. From the moment this returns, every matching

@@ -145,8 +145,10 @@ final class PacketCapture: @unchecked Sendable {
             }
         }
         let capture = try PacketCapture(handle: handle, isLive: true)
-        // On loopback every packet is seen twice, sent and received: take only the received copy,
-        // in the kernel, before it costs a clone (the filter's `inbound` covers older kernels).
+        // On loopback every packet is seen twice, sent and received, and libpcap throws the sent copy
+        // away only after the kernel has cloned it and copied it into the ring: refuse it in the kernel.
+        // (A BPF `inbound` would do the same, but libpcap's userland re-check of packets queued before
+        // the filter was set cannot evaluate it and rejects them: the run's first SYN was lost.)
         if interface == "lo" { _ = CPcap_ignoreOutgoing(handle) }
         try capture.apply(filter: filter)
         return capture

@@ -120,7 +120,7 @@ public enum Runner {
         let interface = spec.effectiveInterface(for: target)
         let settings = CaptureSession.Settings(
             spec: spec, interface: interface,
-            filter: CaptureSession.filter(transport: scenario.transport, port: target.port, interface: interface),
+            filter: CaptureSession.filter(transport: scenario.transport, port: target.port),
             filePath: directory + "/capture.pcap",
             analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)))
         do {
