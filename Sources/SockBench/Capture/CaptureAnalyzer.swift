@@ -31,8 +31,8 @@ public struct CaptureAnalyzer {
     private var undecoded: UInt64 = 0
     private var firstTime: UInt64?
 
-    private var payloadSize = (toServer: LatencyHistogram(), toClient: LatencyHistogram())
-    private var dataToAck = (toServer: LatencyHistogram(), toClient: LatencyHistogram())
+    private var payloadSize = Sides(LatencyHistogram())
+    private var dataToAck = Sides(LatencyHistogram())
     private var handshake = LatencyHistogram()
     private var synToSynAck = LatencyHistogram()
     private var keepaliveInterval = LatencyHistogram()
@@ -71,45 +71,33 @@ public struct CaptureAnalyzer {
         }
         var flow = flows[index]
         let fromClient = flow.isFromClient(packet)
+        var sender = flow.sides.sender(fromClient: fromClient)
+        var receiver = flow.sides.receiver(fromClient: fromClient)
+        sender.packets += 1
+        sender.bytes += UInt64(originalLength)
         if packet.transport == .tcp {
-            var sender = fromClient ? flow.toServer : flow.toClient
-            var receiver = fromClient ? flow.toClient : flow.toServer
-            tcp(packet, time: time, length: originalLength, flow: &flow, sender: &sender, receiver: &receiver, fromClient: fromClient)
-            if fromClient {
-                flow.toServer = sender
-                flow.toClient = receiver
-            } else {
-                flow.toClient = sender
-                flow.toServer = receiver
-            }
+            tcp(packet, time: time, flow: &flow, sender: &sender, receiver: &receiver, fromClient: fromClient)
         } else {
-            if fromClient { count(packet, length: originalLength, &flow.toServer) } else { count(packet, length: originalLength, &flow.toClient) }
+            sender.payloadBytes += UInt64(packet.payloadLength)
+            if packet.payloadLength > 0 { sender.dataSegments += 1 }
             flow.lastActivity = time
         }
+        flow.sides = Sides(sender: sender, receiver: receiver, fromClient: fromClient)
         flow.lastTime = time
         flows[index] = flow
         return storesPayload ? bytes.count : packet.headerEnd
     }
 
-    @inline(__always)
-    private mutating func count(_ packet: DecodedPacket, length: Int, _ side: inout DirectionState) {
-        side.packets += 1
-        side.bytes += UInt64(length)
-        side.payloadBytes += UInt64(packet.payloadLength)
-        if packet.payloadLength > 0 { side.dataSegments += 1 }
-    }
-
-    private mutating func tcp(_ packet: DecodedPacket, time: UInt64, length: Int, flow: inout FlowState,
-                     sender: inout DirectionState, receiver: inout DirectionState, fromClient: Bool) {
-        sender.packets += 1
-        sender.bytes += UInt64(length)
+    private mutating func tcp(_ packet: DecodedPacket, time: UInt64, flow: inout FlowState,
+                              sender: inout DirectionState, receiver: inout DirectionState, fromClient: Bool) {
         let syn = packet.has(DecodedPacket.syn), fin = packet.has(DecodedPacket.fin)
         let rst = packet.has(DecodedPacket.rst), ack = packet.has(DecodedPacket.ack)
 
         // The other side's data this segment acknowledges.
         if ack, receiver.awaitingAck, !sequenceLess(packet.acknowledgment, receiver.lastDataEnd) {
             receiver.awaitingAck = false
-            if fromClient { dataToAck.toClient.record(time &- receiver.lastDataTime) } else { dataToAck.toServer.record(time &- receiver.lastDataTime) }
+            // Listed by the direction of the data, which the receiver sent.
+            dataToAck.record(time &- receiver.lastDataTime, fromClient: !fromClient)
         }
         if packet.window == 0, !syn, !rst { flow.zeroWindow += 1 }
         if rst {
@@ -157,7 +145,7 @@ public struct CaptureAnalyzer {
         sender.dataSegments += 1
         sender.payloadBytes += UInt64(packet.payloadLength)
         sender.lastProbeTime = nil
-        if fromClient { payloadSize.toServer.record(UInt64(packet.payloadLength)) } else { payloadSize.toClient.record(UInt64(packet.payloadLength)) }
+        payloadSize.record(UInt64(packet.payloadLength), fromClient: fromClient)
         if order == .inOrder {
             sender.lastDataTime = time
             sender.lastDataEnd = packet.sequence &+ UInt32(packet.payloadLength)
@@ -182,18 +170,13 @@ public struct CaptureAnalyzer {
     /// The figures so far (read once, after the last packet).
     public func finish() -> CaptureAnalysis {
         var tcpFlows = 0, udpFlows = 0
-        var direction = (toServer: DirectionState(), toClient: DirectionState())
         var syn: UInt64 = 0, synAck: UInt64 = 0, fin: UInt64 = 0, rst: UInt64 = 0
         var retransmissions: UInt64 = 0, outOfOrder: UInt64 = 0, zeroWindow: UInt64 = 0, probes: UInt64 = 0
-        var tcpTotals = (toServer: DirectionState(), toClient: DirectionState())
-        var udpTotals = (toServer: DirectionState(), toClient: DirectionState())
+        var tcpTotals = Sides(DirectionState()), udpTotals = Sides(DirectionState())
         for flow in flows {
-            direction.toServer.add(flow.toServer)
-            direction.toClient.add(flow.toClient)
             if flow.transport == .tcp {
                 tcpFlows += 1
-                tcpTotals.toServer.add(flow.toServer)
-                tcpTotals.toClient.add(flow.toClient)
+                tcpTotals.add(flow.sides)
                 syn += flow.syns
                 synAck += flow.synAcks
                 fin += flow.fin
@@ -204,36 +187,35 @@ public struct CaptureAnalyzer {
                 probes += flow.keepaliveProbes
             } else {
                 udpFlows += 1
-                udpTotals.toServer.add(flow.toServer)
-                udpTotals.toClient.add(flow.toClient)
+                udpTotals.add(flow.sides)
             }
         }
-        let sizes = configuration.messageSizes
         var tcp: TCPFigures?
         if tcpFlows > 0 {
+            let sizes = configuration.messageSizes
             let perMessage = sizes.map { sizes in
                 Directional(clientToServer: Self.segmentsPerMessage(tcpTotals.toServer, size: sizes.clientToServer),
                             serverToClient: Self.segmentsPerMessage(tcpTotals.toClient, size: sizes.serverToClient))
             }
             tcp = TCPFigures(
-                dataSegments: .init(clientToServer: tcpTotals.toServer.dataSegments, serverToClient: tcpTotals.toClient.dataSegments),
-                pureAcks: .init(clientToServer: tcpTotals.toServer.pureAcks, serverToClient: tcpTotals.toClient.pureAcks),
-                payloadBytes: .init(clientToServer: tcpTotals.toServer.payloadBytes, serverToClient: tcpTotals.toClient.payloadBytes),
-                payloadSizeBytes: .init(clientToServer: payloadSize.toServer.summary, serverToClient: payloadSize.toClient.summary),
+                dataSegments: tcpTotals.directional(\.dataSegments), pureAcks: tcpTotals.directional(\.pureAcks),
+                payloadBytes: tcpTotals.directional(\.payloadBytes), payloadSizeBytes: payloadSize.summaries,
                 messageSizeBytes: sizes, segmentsPerMessage: perMessage,
                 syn: syn, synAck: synAck, fin: fin, rst: rst, handshakes: handshake.count,
                 handshakeRttNs: handshake.summary, synToSynAckNs: synToSynAck.summary,
                 retransmissions: retransmissions, outOfOrder: outOfOrder, zeroWindow: zeroWindow,
                 keepalive: .init(probes: probes, intervalNs: keepaliveInterval.summary, idleBeforeFirstProbeNs: keepaliveIdle.summary),
-                dataToAckDelayNs: .init(clientToServer: dataToAck.toServer.summary, serverToClient: dataToAck.toClient.summary))
+                dataToAckDelayNs: dataToAck.summaries)
         }
-        let udp = udpFlows == 0 ? nil : UDPFigures(
-            datagrams: .init(clientToServer: udpTotals.toServer.packets, serverToClient: udpTotals.toClient.packets),
-            payloadBytes: .init(clientToServer: udpTotals.toServer.payloadBytes, serverToClient: udpTotals.toClient.payloadBytes))
+        let udp = udpFlows == 0 ? nil : UDPFigures(datagrams: udpTotals.directional(\.packets),
+                                                   payloadBytes: udpTotals.directional(\.payloadBytes))
+        // Every decoded packet belongs to a TCP or a UDP flow.
+        var decoded = tcpTotals
+        decoded.add(udpTotals)
         let start = firstTime ?? 0
         return CaptureAnalysis(
-            packets: .init(total: packetTotal, clientToServer: direction.toServer.packets, serverToClient: direction.toClient.packets),
-            bytes: .init(total: byteTotal, clientToServer: direction.toServer.bytes, serverToClient: direction.toClient.bytes),
+            packets: .init(total: packetTotal, clientToServer: decoded.toServer.packets, serverToClient: decoded.toClient.packets),
+            bytes: .init(total: byteTotal, clientToServer: decoded.toServer.bytes, serverToClient: decoded.toClient.bytes),
             undecodedPackets: undecoded, flowCount: flows.count, tcp: tcp, udp: udp,
             flows: flows.prefix(Self.listedFlowLimit).map { $0.record(since: start) },
             flowsOmitted: max(0, flows.count - Self.listedFlowLimit))
@@ -263,10 +245,8 @@ extension FlowState {
         return FlowRecord(
             transport: transport == .tcp ? "tcp" : "udp", client: endpoint(client, clientPort), server: endpoint(server, serverPort),
             firstNs: firstTime &- start, lastNs: lastTime &- start,
-            packets: .init(clientToServer: toServer.packets, serverToClient: toClient.packets),
-            bytes: .init(clientToServer: toServer.bytes, serverToClient: toClient.bytes),
-            payloadBytes: .init(clientToServer: toServer.payloadBytes, serverToClient: toClient.payloadBytes),
-            dataSegments: .init(clientToServer: toServer.dataSegments, serverToClient: toClient.dataSegments),
+            packets: sides.directional(\.packets), bytes: sides.directional(\.bytes),
+            payloadBytes: sides.directional(\.payloadBytes), dataSegments: sides.directional(\.dataSegments),
             handshakeRttNs: handshakeRTT, retransmissions: retransmissions, outOfOrder: outOfOrder, zeroWindow: zeroWindow,
             keepaliveProbes: keepaliveProbes, fin: fin, rst: rst)
     }

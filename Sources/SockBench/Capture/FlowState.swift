@@ -38,6 +38,47 @@ struct DirectionState {
     var lastProbeTime: UInt64?
 }
 
+/// One value per direction of a flow while the analysis runs; `Directional` is its report form.
+struct Sides<Value> {
+    var toServer: Value
+    var toClient: Value
+
+    init(_ both: Value) {
+        toServer = both
+        toClient = both
+    }
+
+    init(sender: Value, receiver: Value, fromClient: Bool) {
+        toServer = fromClient ? sender : receiver
+        toClient = fromClient ? receiver : sender
+    }
+
+    /// The value of the side that sent a packet.
+    @inline(__always) func sender(fromClient: Bool) -> Value { fromClient ? toServer : toClient }
+    @inline(__always) func receiver(fromClient: Bool) -> Value { fromClient ? toClient : toServer }
+
+    func directional<Figure>(_ figure: (Value) -> Figure) -> Directional<Figure> {
+        Directional(clientToServer: figure(toServer), serverToClient: figure(toClient))
+    }
+}
+
+extension Sides where Value == LatencyHistogram {
+    /// Records for the direction a packet went (mutated in place: no copy of the histogram).
+    @inline(__always)
+    mutating func record(_ value: UInt64, fromClient: Bool) {
+        if fromClient { toServer.record(value) } else { toClient.record(value) }
+    }
+
+    var summaries: Directional<LatencySummary> { directional(\.summary) }
+}
+
+extension Sides where Value == DirectionState {
+    mutating func add(_ other: Sides<DirectionState>) {
+        toServer.add(other.toServer)
+        toClient.add(other.toClient)
+    }
+}
+
 /// How one sequence-carrying segment relates to what its side already sent.
 enum SegmentOrder { case inOrder, retransmission, outOfOrder }
 
@@ -88,8 +129,7 @@ struct FlowState {
     var clientPort: UInt16
     var server: IPEndpointAddress
     var serverPort: UInt16
-    var toServer = DirectionState()
-    var toClient = DirectionState()
+    var sides = Sides(DirectionState())
     var firstTime: UInt64
     var lastTime: UInt64
     /// The last packet that was not a keepalive probe, for the idle time before the first probe.

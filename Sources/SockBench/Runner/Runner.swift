@@ -74,10 +74,9 @@ public enum Runner {
             target = scenario.server.address!
         }
 
-        let capture: CaptureSession?
-        var captureRecord: CaptureRecord
+        let capture: CaptureStart
         do throws(CaptureError) {
-            (capture, captureRecord) = try startCapture(scenario, target: target, directory: directory)
+            capture = try startCapture(scenario, target: target, directory: directory)
         } catch {
             _ = server?.stop()
             throw RunError(.runFailed, "capture is required (capture.required: true) but could not start: \(error.message)")
@@ -91,13 +90,13 @@ public enum Runner {
                                       duration: scenario.load.durationNanoseconds)
         } catch {
             _ = server?.stop()
-            _ = capture?.stop()
+            _ = capture.finish()
             throw RunError(.runFailed, "cannot start the load: \(error)")
         }
         let usageAfter = resourceUsage()
         // The server stops before the capture, so its last FIN and ACK are on the wire when the capture drains.
         let serverOutcome = server?.stop()
-        if let capture { captureRecord = capture.stop() }
+        let captureRecord = capture.finish()
 
         var run = makeResult(scenario: scenario, target: target, load: load, server: serverOutcome, configuration: configuration)
         run.cpu.clientUserS = usageAfter.user - usageBefore.user
@@ -111,12 +110,25 @@ public enum Runner {
         return Outcome(report: report, directory: directory, exitCode: failure == nil ? 0 : RunError.Code.runFailed.rawValue)
     }
 
+    /// A capture under way, or the record of why there is none.
+    enum CaptureStart {
+        case capturing(CaptureSession)
+        case skipped(CaptureRecord)
+
+        /// Stops a capture under way; the record for the report either way.
+        func finish() -> CaptureRecord {
+            switch self {
+            case .capturing(let session): session.stop()
+            case .skipped(let record): record
+            }
+        }
+    }
+
     /// Starts capturing the run's traffic (before the first connection), or says why not.
     /// Throws only when the scenario requires capture.
-    static func startCapture(_ scenario: Scenario, target: SocketAddress,
-                             directory: String) throws(CaptureError) -> (CaptureSession?, CaptureRecord) {
+    static func startCapture(_ scenario: Scenario, target: SocketAddress, directory: String) throws(CaptureError) -> CaptureStart {
         let spec = scenario.capture
-        guard spec.enabled else { return (nil, .notCaptured(.disabled, reason: "capture is turned off (capture.enabled: false or --no-capture)")) }
+        guard spec.enabled else { return .skipped(.notCaptured(.disabled, reason: "capture is turned off (capture.enabled: false or --no-capture)")) }
         let interface = spec.effectiveInterface(for: target)
         let settings = CaptureSession.Settings(
             spec: spec, interface: interface,
@@ -124,10 +136,10 @@ public enum Runner {
             filePath: directory + "/capture.pcap",
             analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)))
         do {
-            return (try CaptureSession.start(settings), CaptureRecord(details: .init(status: .captured)))
+            return .capturing(try CaptureSession.start(settings))
         } catch {
             if spec.required { throw error }
-            return (nil, .notCaptured(.unavailable, reason: error.message + "; the run went on without capture"))
+            return .skipped(.notCaptured(.unavailable, reason: error.message + "; the run went on without capture"))
         }
     }
 
