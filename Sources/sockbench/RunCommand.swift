@@ -55,6 +55,13 @@ struct RunCommand: ParsableCommand {
             }
             options.duration = ns
         }
+        // The live line only on a terminal: logs and pipes get the summary alone.
+        let live = !quiet && isatty(STDOUT_FILENO) == 1
+        if live {
+            options.progress = { progress in
+                FileHandleOutput.standardOutput("\r\u{1B}[K" + TerminalSummary.progressLine(progress), terminator: "")
+            }
+        }
         let resolved = Runner.resolve(loaded, options: options)
         if !quiet {
             let server = resolved.server.kind == .external ? "external server \(resolved.server.address!)" : "sockbench \(resolved.server.kind.rawValue)"
@@ -67,6 +74,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CommandFailure(code: error.code.rawValue, message: error.message)
         }
+        if live { FileHandleOutput.standardOutput("\r\u{1B}[K", terminator: "") }
         if !quiet {
             FileHandleOutput.standardOutput(TerminalSummary.render(outcome.report, directory: outcome.directory))
         } else if let failure = outcome.report.failure {

@@ -34,6 +34,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "tcp-rr: bytes per answer.")
     var responseSize = "64"
 
+    @Option(name: .long, help: ArgumentHelp("tcp-echo: text sent first on every connection (a server that speaks first).", valueName: "text"))
+    var greeting: String?
+
     @Option(name: .long, help: ArgumentHelp("udp-echo: drop every Nth datagram on purpose (tests loss counting).", visibility: .hidden))
     var dropEvery = 0
 
@@ -45,6 +48,8 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try makeConfiguration()
+        // Hold as many connections as the hard limit allows (a `run` with 10,000 connections needs them).
+        _ = ProcessResources.raiseDescriptorLimit(to: Int.max)
         // Block the stop signals before any thread starts, so only the signalfd below sees them.
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -73,7 +78,9 @@ struct ServeCommand: ParsableCommand {
             }
         }
         server.stop()
-        if reportStats { FileHandleOutput.standardOutput(ServerProcess.statisticsLine(server.statistics)) }
+        var statistics = server.statistics
+        statistics.peakResidentBytes = ProcessResources.peakResidentBytes()
+        if reportStats { FileHandleOutput.standardOutput(ServerProcess.statisticsLine(statistics)) }
     }
 
     func makeConfiguration() throws -> ServerConfiguration {
@@ -100,8 +107,10 @@ struct ServeCommand: ParsableCommand {
             }
             return bytes
         }
+        if greeting != nil, serverKind != .tcpEcho { throw CommandFailure.badInput("serve --greeting: only tcp-echo speaks first") }
         return ServerConfiguration(kind: serverKind, bind: address, threads: threads, options: options,
                                    requestSize: try size(requestSize, "--request-size"),
-                                   responseSize: try size(responseSize, "--response-size"), dropEvery: dropEvery)
+                                   responseSize: try size(responseSize, "--response-size"), dropEvery: dropEvery,
+                                   greeting: Array((greeting ?? "").utf8))
     }
 }

@@ -1,11 +1,25 @@
 import Foundation
 import Glibc
+import Synchronization
 @testable import SockBench
 
 /// A deliberately plain blocking echo server, written independently of sockbench's reference
-/// servers, to show `--target` works against a server sockbench did not start.
+/// servers, to show `--target` works against a server sockbench did not start. It can also stop
+/// answering for a while (`pause`), like a server in a garbage-collection pause.
 final class PlainEchoServer: @unchecked Sendable {
+    /// Monotonic time until which no connection answers.
+    final class Pause: Sendable {
+        let until = Atomic<UInt64>(0)
+
+        func wait() {
+            let end = until.load(ordering: .relaxed)
+            let now = MonotonicClock.now()
+            if end > now { usleep(useconds_t((end - now) / 1000)) }
+        }
+    }
+
     let port: UInt16
+    let pause = Pause()
     private let listener: Int32
     private var threads: [Thread] = []
 
@@ -21,6 +35,7 @@ final class PlainEchoServer: @unchecked Sendable {
         guard bound == 0, listen(listener, 128) == 0 else { throw SocketError(call: "bind/listen", errno: errno) }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         port = UInt16(bigEndian: address.sin_port)
+        let pause = self.pause
         let acceptor = Thread {
             while true {
                 let client = accept(listener, nil, nil)
@@ -30,6 +45,7 @@ final class PlainEchoServer: @unchecked Sendable {
                     while true {
                         let count = recv(client, &buffer, buffer.count, 0)
                         if count <= 0 { break }
+                        pause.wait()
                         var offset = 0
                         while offset < count {
                             let sent = buffer.withUnsafeBytes { send(client, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
@@ -46,6 +62,9 @@ final class PlainEchoServer: @unchecked Sendable {
     }
 
     var address: String { "127.0.0.1:\(port)" }
+
+    /// Stops answering on every connection for `nanoseconds` from now.
+    func pause(for nanoseconds: UInt64) { pause.until.store(MonotonicClock.now() + nanoseconds, ordering: .relaxed) }
 
     /// Stops accepting (accept fails once the listener is shut down).
     func stop() {

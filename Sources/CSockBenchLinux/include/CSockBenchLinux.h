@@ -15,4 +15,8 @@ int CSockBenchLinux_accept4(int fd, int flags);
 /// pipe2 is a GNU extension that Glibc's Swift module does not declare.
 int CSockBenchLinux_pipe2(int fds[2], int flags);
 
+/// epoll_pwait2 with a nanosecond timeout (negative: wait forever): open-loop schedules need
+/// finer waits than epoll_wait's milliseconds.
+int CSockBenchLinux_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, long long timeout_ns);
+
 #endif

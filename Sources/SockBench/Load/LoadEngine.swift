@@ -1,39 +1,78 @@
+import CSockBenchLinux
+import Glibc
+import Synchronization
+
+/// What every client worker thread offers the engine.
+protocol LoadWorker: AnyObject, Sendable {
+    /// Drives the worker's connections until the plan's end time, then closes them.
+    func run()
+    /// What it measured; read after the thread is joined.
+    var result: WorkerResult { get }
+    /// Its running counts as the measured window ended (the last interval's figures).
+    var totalsAtEnd: IntervalTotals { get }
+}
+
 /// Runs a load: spreads the connections over worker threads, starts them on one shared
-/// timeline (start, end of warm-up, end), waits for them and merges what they measured.
+/// timeline (start, end of warm-up, end), collects the interval series while they run, waits for
+/// them and merges what they measured.
 public enum LoadEngine {
     public struct Outcome: Sendable {
         public var result: WorkerResult
         /// Length of the measured window actually covered (shorter when every connection failed early).
         public var measuredNanoseconds: UInt64
+        public var intervals: [IntervalRecord]
+        /// This process's resident memory before any connection existed, and its peak during the run.
+        public var residentBeforeBytes: UInt64
+        public var peakResidentBytes: UInt64
     }
 
-    public static func run(plan basePlan: LoadPlan, connections: Int, threads: Int,
-                           warmup: UInt64, duration: UInt64) throws(SocketError) -> Outcome {
+    /// Counts workers that have returned, so the collecting thread knows when to stop polling.
+    private final class Finished: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    public static func run(plan basePlan: LoadPlan, connections: Int, threads: Int, warmup: UInt64, duration: UInt64,
+                           progress: ((LoadProgress) -> Void)? = nil) throws(SocketError) -> Outcome {
         var plan = basePlan
         let threadCount = max(1, min(threads, connections))
+        let residentBefore = ProcessResources.residentBytes()
         let now = MonotonicClock.now()
+        plan.startTime = now
         plan.measureStart = now + warmup
         plan.endTime = plan.measureStart + duration
-        var tcpWorkers: [TCPWorker] = []
-        var udpWorkers: [UDPWorker] = []
-        var threadsStarted: [JoinableThread] = []
+        var workers: [any LoadWorker] = []
+        var recorders: [IntervalRecorder] = []
         for index in 0..<threadCount {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)
-            if plan.transport == .tcp {
-                let worker = try TCPWorker(plan: plan, connections: share)
-                tcpWorkers.append(worker)
-                threadsStarted.append(try JoinableThread(name: "tcp-client-\(index)") { worker.run() })
-            } else {
-                let worker = try UDPWorker(plan: plan, connections: share)
-                udpWorkers.append(worker)
-                threadsStarted.append(try JoinableThread(name: "udp-client-\(index)") { worker.run() })
+            let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength)
+            recorders.append(recorder)
+            switch (plan.transport, plan.pattern) {
+            case (.tcp, .conversation): workers.append(try ConversationWorker(plan: plan, connections: share, intervals: recorder))
+            case (.tcp, _): workers.append(try TCPWorker(plan: plan, connections: share, intervals: recorder))
+            case (.udp, _): workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
             }
         }
+        let collector = IntervalCollector(recorders: recorders, plan: plan)
+        if let progress { collector.onRecord = { _, state in progress(state) } }
+        let finished = Finished()
+        var threadsStarted: [JoinableThread] = []
+        for (index, worker) in workers.enumerated() {
+            threadsStarted.append(try JoinableThread(name: "\(plan.transport.rawValue)-client-\(index)") {
+                worker.run()
+                finished.count.add(1, ordering: .releasing)
+            })
+        }
+        while finished.count.load(ordering: .acquiring) < workers.count {
+            usleep(20_000)
+            collector.poll()
+        }
         threadsStarted.forEach { $0.join() }
-        let finished = min(MonotonicClock.now(), plan.endTime)
+        collector.finish(finalTotals: workers.map(\.totalsAtEnd))
+        let ended = min(MonotonicClock.now(), plan.endTime)
         var total = WorkerResult()
-        tcpWorkers.forEach { total.merge($0.result) }
-        udpWorkers.forEach { total.merge($0.result) }
-        return Outcome(result: total, measuredNanoseconds: finished > plan.measureStart ? finished - plan.measureStart : 0)
+        workers.forEach { total.merge($0.result) }
+        return Outcome(result: total, measuredNanoseconds: ended > plan.measureStart ? ended - plan.measureStart : 0,
+                       intervals: collector.records, residentBeforeBytes: residentBefore,
+                       peakResidentBytes: max(collector.peakResidentBytes, ProcessResources.residentBytes()))
     }
 }

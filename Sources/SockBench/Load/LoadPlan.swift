@@ -17,10 +17,22 @@ public struct LoadPlan: Sendable {
     public var connectTimeout: UInt64
     public var requestTimeout: UInt64
     public var udpLossTimeout: UInt64
+    /// Open loop: sends per second across all connections (idle pings are an open loop too); nil: closed loop.
+    public var rate: Double?
+    public var totalConnections: Int
+    public var thinkTime: UInt64
+    /// Ramp-up: connections opened per second in total; nil: all at once.
+    public var connectRate: Double?
+    public var intervalLength: UInt64
+    public var conversation: [ConversationStep]
 
-    /// When recording starts (after the warm-up) and when the load ends, on the monotonic clock.
+    /// When the load starts, when recording starts (after the warm-up) and when the load ends, on the monotonic clock.
+    public var startTime: UInt64 = 0
     public var measureStart: UInt64 = 0
     public var endTime: UInt64 = 0
+
+    /// True when connections send requests and wait for answers (request-response, connect, idle pings).
+    var exchanges: Bool { pattern == .requestResponse || pattern == .connect || (pattern == .idle && rate != nil) }
 
     public init(scenario: Scenario, target: SocketAddress) {
         let load = scenario.load
@@ -38,6 +50,32 @@ public struct LoadPlan: Sendable {
         connectTimeout = load.connectTimeoutNanoseconds
         requestTimeout = load.requestTimeoutNanoseconds
         udpLossTimeout = load.udpLossTimeoutNanoseconds
+        totalConnections = load.connections
+        thinkTime = load.thinkTimeNanoseconds
+        connectRate = load.connectRate
+        intervalLength = load.intervalNanoseconds
+        conversation = scenario.conversation
+        if let ping = load.pingIntervalNanoseconds {
+            rate = Double(load.connections) * 1e9 / Double(ping)
+            depth = 1
+        } else {
+            rate = load.rate?.total(connections: load.connections)
+        }
+        if pattern == .connect { depth = 1 }
+    }
+
+    /// What "messages per second" means for this load: answers for exchanges, datagrams sent for
+    /// UDP streams, writes (or reads) of `message_size` for TCP streams.
+    func messagesPerSecond(_ totals: IntervalTotals, seconds: Double) -> Double {
+        guard seconds > 0 else { return 0 }
+        switch (pattern, transport) {
+        case (.requestResponse, _), (.connect, _), (.conversation, _): return Double(totals.messagesReceived) / seconds
+        case (.idle, _): return rate == nil ? 0 : Double(totals.messagesReceived) / seconds
+        case (.stream, .udp): return Double(totals.messagesSent) / seconds
+        case (.stream, .tcp):
+            let bytes = direction == .download ? totals.bytesReceived : totals.bytesSent
+            return Double(bytes) / Double(messageSize) / seconds
+        }
     }
 
     /// True while `now` is inside the measured window (after warm-up, before the end).

@@ -1,12 +1,14 @@
 import CSockBenchLinux
 import Glibc
 
-/// One client thread driving its TCP connections over its own epoll instance.
+/// One client thread driving its TCP connections over its own epoll instance: request-response
+/// (closed loop, with think time, or open loop on a `SendSchedule`), connect-per-request, streams
+/// and idle connections with optional pings.
 ///
 /// Per-message work touches only memory allocated in `init`: connection slots, the send-time
 /// ring, the pre-filled send batch and the receive buffer. No lock, no allocation, no async hop:
-/// a message costs one `send`, a share of one `recv`, two clock reads and a histogram increment.
-final class TCPWorker: @unchecked Sendable {
+/// a message costs one `send`, a share of one `recv`, two clock reads and a few histogram increments.
+final class TCPWorker: LoadWorker, @unchecked Sendable {
     private struct Connection {
         enum State: UInt8 { case closed, connecting, active }
         var fd: Int32 = -1
@@ -20,10 +22,14 @@ final class TCPWorker: @unchecked Sendable {
         var sendRemaining = 0
         /// Bytes of the current answer received so far.
         var receiveOffset = 0
+        /// Think time: no request before this moment.
+        var notBefore: UInt64 = 0
     }
 
     let plan: LoadPlan
+    let intervals: IntervalRecorder
     private(set) var result = WorkerResult()
+    private(set) var totalsAtEnd = IntervalTotals()
 
     private let epoll: Epoll
     private let count: Int
@@ -37,10 +43,21 @@ final class TCPWorker: @unchecked Sendable {
     private let answerTemplate: UnsafeMutableRawPointer
     private let receiveBuffer: UnsafeMutableRawPointer
     private let receiveCapacity = 256 << 10
+    /// Open loop: when each request is due; nil in closed loop.
+    private var schedule: SendSchedule?
+    /// Think time: connections waiting to send their next request.
+    private var thinking: DeadlineQueue
+    /// Ramp-up: nanoseconds between two connection opens, and the next connection to open.
+    private let openTick: Double?
+    private var nextToOpen = 0
 
-    init(plan: LoadPlan, connections count: Int) throws(SocketError) {
+    init(plan: LoadPlan, connections count: Int, intervals: IntervalRecorder) throws(SocketError) {
         self.plan = plan
         self.count = count
+        self.intervals = intervals
+        schedule = SendSchedule(rate: plan.rate, share: count, of: plan.totalConnections, start: plan.startTime)
+        thinking = DeadlineQueue(capacity: plan.thinkTime > 0 ? count : 0)
+        openTick = plan.connectRate.map { 1e9 / ($0 * Double(count) / Double(plan.totalConnections)) }
         epoll = try Epoll()
         connections = .allocate(capacity: count)
         connections.initialize(repeating: Connection(), count: count)
@@ -67,15 +84,17 @@ final class TCPWorker: @unchecked Sendable {
     // MARK: Run loop
 
     func run() {
-        for index in 0..<count { open(index) }
+        var now = MonotonicClock.now()
+        openDue(now)
         let capacity: Int32 = 512
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         defer { events.deallocate() }
         var nextTimeoutScan: UInt64 = 0
-        var now = MonotonicClock.now()
         while now < plan.endTime {
-            let remaining = (plan.endTime - now) / 1_000_000 + 1
-            let ready = epoll.wait(into: events, capacity: capacity, timeoutMilliseconds: Int32(min(remaining, 10)))
+            let wake = nextWake(now)
+            let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: wake > now ? wake - now : 0)
+            now = MonotonicClock.now()
+            intervals.roll(now, totals: result.intervalTotals)
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
                 let flags = events[i].events
@@ -85,14 +104,47 @@ final class TCPWorker: @unchecked Sendable {
                 case .closed: break
                 }
             }
+            if var timetable = schedule {
+                timetable.visitDue(at: now) { index in
+                    if connections[index].state == .active { pump(index) }
+                }
+                schedule = timetable
+            }
+            while let index = thinking.popDue(at: now) {
+                if connections[index].state == .active { pump(index) }
+            }
+            if nextToOpen < count { openDue(now) }
             now = MonotonicClock.now()
             if now >= nextTimeoutScan {
-                if scanTimeouts(now) == 0 { break } // every connection failed: nothing left to measure
+                // Every connection failed: nothing left to measure.
+                if scanTimeouts(now) == 0, nextToOpen == count { break }
                 nextTimeoutScan = now + 10_000_000
             }
         }
+        let openAtEnd = result.connectionsOpen
         finish(events: events, capacity: capacity)
+        totalsAtEnd = result.intervalTotals
+        totalsAtEnd.connectionsOpen = openAtEnd
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
+    }
+
+    /// The next moment the loop has something to do without an event: a scheduled send, the end
+    /// of a think time, a ramp-up open, the end of the run, or at most 10 ms (timeout scans).
+    private func nextWake(_ now: UInt64) -> UInt64 {
+        var wake = min(plan.endTime, now + 10_000_000)
+        if let schedule { wake = min(wake, schedule.nextDue) }
+        if let deadline = thinking.nextDeadline { wake = min(wake, deadline) }
+        if nextToOpen < count, let openTick { wake = min(wake, plan.startTime &+ UInt64(Double(nextToOpen) * openTick)) }
+        return wake
+    }
+
+    /// Opens every connection whose turn has come: all at once, or at the ramp-up rate.
+    private func openDue(_ now: UInt64) {
+        while nextToOpen < count {
+            if let openTick, now < plan.startTime &+ UInt64(Double(nextToOpen) * openTick) { return }
+            open(nextToOpen)
+            nextToOpen += 1
+        }
     }
 
     /// After the end, lets every connection finish cleanly within a bound (the request timeout,
@@ -100,8 +152,8 @@ final class TCPWorker: @unchecked Sendable {
     /// empty receive queues (a FIN, not the RST a close with unread data sends); an upload half-closes
     /// and waits for the server to read everything and close. Nothing received here is recorded.
     private func finish(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
-        let uploading = plan.pattern == .stream && plan.direction == .upload
-        guard plan.pattern == .requestResponse || uploading else { return }
+        let uploading = plan.pattern == .stream && plan.direction != .download
+        guard plan.exchanges || uploading else { return }
         if uploading {
             for index in 0..<count where connections[index].state == .active {
                 shutdown(connections[index].fd, Int32(SHUT_WR))
@@ -178,20 +230,28 @@ final class TCPWorker: @unchecked Sendable {
 
     private func connected(_ index: Int) {
         let now = MonotonicClock.now()
-        result.connectLatency.record(now - connections[index].connectStart)
-        result.connectionsEstablished += 1
+        // Long-lived connections are set up before the window, and measured anyway; connect-per-request counts its window only.
+        if plan.pattern != .connect || plan.measuring(now) {
+            result.connectLatency.record(now - connections[index].connectStart)
+            result.connectionsEstablished += 1
+        }
+        result.connectionsOpen += 1
         connections[index].state = .active
         if result.effectiveOptions == nil {
             result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: true)
         }
-        switch plan.pattern {
-        case .stream: if plan.direction == .upload { setWriteInterest(index, true) }
-        case .requestResponse: pump(index)
-        case .idle: break
+        if plan.pattern == .stream {
+            if plan.direction != .download { setWriteInterest(index, true) }
+        } else if plan.exchanges {
+            pump(index)
         }
     }
 
     private func failConnect(_ index: Int, _ category: ErrorCounts.Category, _ message: String) {
+        var message = message
+        if errno == EADDRNOTAVAIL || message.contains("Cannot assign requested address") {
+            message += " (no free ephemeral port: widen net.ipv4.ip_local_port_range, or let TIME_WAIT sockets be reused with net.ipv4.tcp_tw_reuse)"
+        }
         result.connectionsFailed += 1
         result.record(category, message)
         if connections[index].fd >= 0 { closeConnection(index) }
@@ -206,10 +266,12 @@ final class TCPWorker: @unchecked Sendable {
         }
         guard connections[index].state == .active else { return }
         if flags & (Epoll.readable | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
-            switch plan.pattern {
-            case .stream: download(index)
-            case .requestResponse: receive(index)
-            case .idle: idleInput(index)
+            if plan.pattern == .stream {
+                download(index)
+            } else if plan.exchanges {
+                receive(index)
+            } else {
+                idleInput(index)
             }
         }
     }
@@ -233,8 +295,17 @@ final class TCPWorker: @unchecked Sendable {
             connection.pointee.sendRemaining -= sent
             if connection.pointee.sendRemaining > 0 { return }
         }
-        let room = depth - (connection.pointee.sendSequence - connection.pointee.receiveSequence)
+        var room = depth - (connection.pointee.sendSequence - connection.pointee.receiveSequence)
         let now = room == 0 ? 0 : MonotonicClock.now()
+        if room > 0 {
+            if let schedule {
+                // Open loop: only what is due, however many answers are back.
+                let due = schedule.due(connection: index, at: now)
+                room = min(room, due > connection.pointee.sendSequence ? due - connection.pointee.sendSequence : 0)
+            } else if now < connection.pointee.notBefore {
+                room = 0
+            }
+        }
         if room == 0 || now >= plan.endTime {
             if connection.pointee.wantsWrite { setWriteInterest(index, false) }
             return
@@ -274,15 +345,25 @@ final class TCPWorker: @unchecked Sendable {
         let partial = sent % size
         let started = sent / size + (partial > 0 ? 1 : 0)
         let ring = sendTimes + index * plan.depth
-        for k in 0..<started { ring[Int((first + UInt64(k)) % depth)] = now }
+        for k in 0..<started {
+            let sequence = first + UInt64(k)
+            ring[Int(sequence % depth)] = now
+            if let schedule {
+                // Open loop: a message belongs to the window its intended time falls in.
+                let intended = schedule.intended(connection: index, sequence: sequence)
+                if plan.measuring(intended) {
+                    result.messagesSent &+= 1
+                    result.sendLag.record(now &- intended)
+                }
+            } else if plan.measuring(now) {
+                result.messagesSent &+= 1
+            }
+        }
         connection.pointee.sendSequence = first + UInt64(started)
         let inFlight = connection.pointee.sendSequence - connection.pointee.receiveSequence
         if inFlight > result.peakInFlight { result.peakInFlight = inFlight }
         connection.pointee.sendRemaining = partial > 0 ? size - partial : 0
-        if plan.measuring(now) {
-            result.messagesSent &+= UInt64(started)
-            result.bytesSent &+= UInt64(sent)
-        }
+        if plan.measuring(now) { result.bytesSent &+= UInt64(sent) }
         let blocked = connection.pointee.sendRemaining > 0
         if blocked != connection.pointee.wantsWrite { setWriteInterest(index, blocked) }
         return !blocked
@@ -316,19 +397,53 @@ final class TCPWorker: @unchecked Sendable {
             }
             position += take
             if offset + take == answerSize {
-                let started = ring[Int(sequence % depth)]
-                if measuring, started >= plan.measureStart {
-                    result.latency.record(now &- started)
-                    result.messagesReceived &+= 1
-                }
+                answered(index, sequence: sequence, sentAt: ring[Int(sequence % depth)], now: now, measuring: measuring)
                 connection.pointee.receiveSequence = sequence + 1
                 connection.pointee.receiveOffset = 0
+                if plan.pattern == .connect {
+                    if position < received { closeWithError(index, .integrity, "received bytes no request asked for"); return }
+                    if measuring { result.bytesReceived &+= UInt64(received) }
+                    reconnect(index)
+                    return
+                }
+                if plan.thinkTime > 0 {
+                    connection.pointee.notBefore = now + plan.thinkTime
+                    thinking.push(index, at: connection.pointee.notBefore)
+                }
             } else {
                 connection.pointee.receiveOffset = offset + take
             }
         }
         if measuring { result.bytesReceived &+= UInt64(received) }
         pump(index)
+    }
+
+    /// Records one complete answer: latency from the intended send (open loop) or the actual one.
+    @inline(__always)
+    private func answered(_ index: Int, sequence: UInt64, sentAt: UInt64, now: UInt64, measuring: Bool) {
+        let slot = intervals.slot
+        if let schedule {
+            // Answers to messages meant for the window count even when they arrive during the final drain.
+            let intended = schedule.intended(connection: index, sequence: sequence)
+            guard plan.measuring(intended) else { return }
+            result.latency.record(now &- intended)
+            result.latencyUncorrected.record(now &- sentAt)
+            slot.pointee.latency.record(now &- intended)
+            slot.pointee.uncorrected.record(now &- sentAt)
+        } else {
+            guard measuring, sentAt >= plan.measureStart else { return }
+            // Connect-per-request times the whole transaction: connect, request, answer.
+            let latency = plan.pattern == .connect ? now &- connections[index].connectStart : now &- sentAt
+            result.latency.record(latency)
+            slot.pointee.latency.record(latency)
+        }
+        result.messagesReceived &+= 1
+    }
+
+    /// Connect-per-request: closes the finished connection and opens the next one (until the end).
+    private func reconnect(_ index: Int) {
+        closeConnection(index)
+        if MonotonicClock.now() < plan.endTime { open(index) }
     }
 
     /// Compares `length` received bytes with the expected answer from `offset` on.
@@ -394,7 +509,7 @@ final class TCPWorker: @unchecked Sendable {
                 }
             case .active:
                 let waiting = connection.pointee.receiveSequence
-                if plan.pattern == .requestResponse, connection.pointee.sendSequence > waiting {
+                if plan.exchanges, connection.pointee.sendSequence > waiting {
                     let started = sendTimes[index * plan.depth + Int(waiting % UInt64(plan.depth))]
                     if now - started > plan.requestTimeout {
                         closeWithError(index, .timeout, "no answer within \(Quantity.formatDuration(plan.requestTimeout))")
@@ -436,7 +551,10 @@ final class TCPWorker: @unchecked Sendable {
     }
 
     private func closeConnection(_ index: Int) {
-        if connections[index].state == .active, let info = TCPInfo.read(connections[index].fd) { result.tcpInfo.add(info) }
+        if connections[index].state == .active {
+            result.connectionsOpen -= 1
+            if let info = TCPInfo.read(connections[index].fd) { result.tcpInfo.add(info) }
+        }
         epoll.remove(connections[index].fd)
         close(connections[index].fd)
         connections[index] = Connection()

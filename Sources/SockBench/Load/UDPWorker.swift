@@ -5,7 +5,7 @@ import Glibc
 /// and send timestamp, so loss, duplicates, reordering, RTT and RFC 3550 jitter come from the
 /// datagrams themselves. A datagram unanswered for `udpLossTimeout` frees its in-flight slot;
 /// it counts as lost only if its echo never arrives before the run ends.
-final class UDPWorker: @unchecked Sendable {
+final class UDPWorker: LoadWorker, @unchecked Sendable {
     private struct Flow {
         var fd: Int32 = -1
         var open = false
@@ -22,7 +22,11 @@ final class UDPWorker: @unchecked Sendable {
     private enum Slot: UInt8 { case empty, outstanding, answered, givenUp }
 
     let plan: LoadPlan
+    let intervals: IntervalRecorder
     private(set) var result = WorkerResult()
+    private(set) var totalsAtEnd = IntervalTotals()
+    /// Open loop (a target datagram rate): when each datagram is due; nil in closed loop.
+    private var schedule: SendSchedule?
     private let epoll: Epoll
     private let count: Int
     private let flows: UnsafeMutablePointer<Flow>
@@ -37,9 +41,11 @@ final class UDPWorker: @unchecked Sendable {
     private static let receiveCapacity = 65_536
     private let echoes: Bool
 
-    init(plan: LoadPlan, connections count: Int) throws(SocketError) {
+    init(plan: LoadPlan, connections count: Int, intervals: IntervalRecorder) throws(SocketError) {
         self.plan = plan
         self.count = count
+        self.intervals = intervals
+        schedule = SendSchedule(rate: plan.rate, share: count, of: plan.totalConnections, start: plan.startTime)
         epoll = try Epoll()
         echoes = plan.pattern == .requestResponse
         flows = .allocate(capacity: count)
@@ -77,8 +83,10 @@ final class UDPWorker: @unchecked Sendable {
         var now = MonotonicClock.now()
         var nextScan: UInt64 = 0
         while now < drainEnd {
-            let remaining = (drainEnd - now) / 1_000_000 + 1
-            let ready = epoll.wait(into: events, capacity: capacity, timeoutMilliseconds: Int32(min(remaining, 10)))
+            var wake = min(drainEnd, now + 10_000_000)
+            if let schedule, now < plan.endTime { wake = min(wake, schedule.nextDue) }
+            let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: wake > now ? wake - now : 0)
+            intervals.roll(MonotonicClock.now(), totals: result.intervalTotals)
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
                 guard flows[index].open else { continue }
@@ -86,12 +94,20 @@ final class UDPWorker: @unchecked Sendable {
                 if flows[index].open, events[i].events & Epoll.writable != 0 { send(index) }
             }
             now = MonotonicClock.now()
+            if var timetable = schedule {
+                timetable.visitDue(at: now) { index in
+                    if flows[index].open { send(index) }
+                }
+                schedule = timetable
+                now = MonotonicClock.now()
+            }
             if now >= nextScan {
                 let (open, waiting) = expireOutstanding(now)
                 if open == 0 || (now >= plan.endTime && waiting == 0) { break }
                 nextScan = now + 5_000_000
             }
         }
+        totalsAtEnd = result.intervalTotals
         for index in 0..<count where flows[index].open { closeFlow(index) }
     }
 
@@ -100,6 +116,7 @@ final class UDPWorker: @unchecked Sendable {
             let fd = try Socket.open(.udp, for: plan.target)
             flows[index].fd = fd
             flows[index].open = true
+            result.connectionsOpen += 1
             try plan.clientOptions.apply(to: fd, ipv6: plan.target.family == .ipv6, at: .beforeConnect)
             _ = try Socket.startConnect(fd, to: plan.target)
             try epoll.add(fd, events: Epoll.readable | Epoll.writable, data: UInt64(index))
@@ -123,7 +140,8 @@ final class UDPWorker: @unchecked Sendable {
         let ring = index * ringSize
         for _ in 0..<64 {
             let now = MonotonicClock.now()
-            if now >= plan.endTime || (echoes && flow.pointee.sendSequence - flow.pointee.oldestOutstanding >= depth) {
+            if now >= plan.endTime || (echoes && flow.pointee.sendSequence - flow.pointee.oldestOutstanding >= depth)
+                || (schedule.map { $0.due(connection: index, at: now) <= flow.pointee.sendSequence } ?? false) {
                 if flow.pointee.wantsWrite { setWriteInterest(index, false) }
                 return
             }
@@ -148,7 +166,13 @@ final class UDPWorker: @unchecked Sendable {
                 result.peakInFlight = sequence + 1 - flow.pointee.oldestOutstanding
             }
             result.udp.sentIncludingWarmup &+= 1
-            if plan.measuring(now) {
+            var counted = plan.measuring(now)
+            if let schedule {
+                let intended = schedule.intended(connection: index, sequence: sequence)
+                counted = plan.measuring(intended)
+                if counted { result.sendLag.record(now &- intended) }
+            }
+            if counted {
                 result.udp.sent &+= 1
                 result.messagesSent &+= 1
                 result.bytesSent &+= UInt64(size)
@@ -187,7 +211,8 @@ final class UDPWorker: @unchecked Sendable {
                 result.record(.integrity, "a datagram's timestamp differs from its send time")
                 continue
             }
-            let inWindow = sentAt >= plan.measureStart && sentAt <= plan.endTime
+            let intended = schedule?.intended(connection: index, sequence: sequence) ?? sentAt
+            let inWindow = plan.measuring(intended)
             if slots[slot] == .answered {
                 if inWindow { result.udp.duplicated &+= 1 }
                 continue
@@ -210,7 +235,12 @@ final class UDPWorker: @unchecked Sendable {
                 result.udp.received &+= 1
                 result.messagesReceived &+= 1
                 result.bytesReceived &+= UInt64(received)
-                result.latency.record(now &- sentAt)
+                result.latency.record(now &- intended)
+                intervals.slot.pointee.latency.record(now &- intended)
+                if schedule != nil {
+                    result.latencyUncorrected.record(now &- sentAt)
+                    intervals.slot.pointee.uncorrected.record(now &- sentAt)
+                }
             }
         }
         advanceOldest(index)
@@ -262,6 +292,7 @@ final class UDPWorker: @unchecked Sendable {
         epoll.remove(flows[index].fd)
         close(flows[index].fd)
         flows[index].open = false
+        result.connectionsOpen -= 1
     }
 
     private func setWriteInterest(_ index: Int, _ on: Bool) {

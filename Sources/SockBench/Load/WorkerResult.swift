@@ -7,13 +7,15 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
     public var reset: UInt64 = 0
     public var timeout: UInt64 = 0
     public var integrity: UInt64 = 0
+    /// A scripted conversation got something other than what a step expected.
+    public var `protocol`: UInt64 = 0
     public var other: UInt64 = 0
 
     public init() {}
 
-    public var total: UInt64 { refused + reset + timeout + integrity + other }
+    public var total: UInt64 { refused + reset + timeout + integrity + `protocol` + other }
 
-    public enum Category: String, Sendable { case refused, reset, timeout, integrity, other }
+    public enum Category: String, Sendable { case refused, reset, timeout, integrity, `protocol`, other }
 
     /// The category a socket errno belongs to.
     public static func category(of code: Int32) -> Category {
@@ -31,6 +33,7 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         case .reset: reset += 1
         case .timeout: timeout += 1
         case .integrity: integrity += 1
+        case .protocol: `protocol` += 1
         case .other: other += 1
         }
     }
@@ -40,10 +43,11 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         reset += other.reset
         timeout += other.timeout
         integrity += other.integrity
+        `protocol` += other.protocol
         self.other += other.other
     }
 
-    enum CodingKeys: String, CodingKey { case total, refused, reset, timeout, integrity, other }
+    enum CodingKeys: String, CodingKey { case total, refused, reset, timeout, integrity, `protocol`, other }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -52,6 +56,7 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         try container.encode(reset, forKey: .reset)
         try container.encode(timeout, forKey: .timeout)
         try container.encode(integrity, forKey: .integrity)
+        try container.encode(`protocol`, forKey: .protocol)
         try container.encode(other, forKey: .other)
     }
 
@@ -61,6 +66,7 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         reset = try container.decode(UInt64.self, forKey: .reset)
         timeout = try container.decode(UInt64.self, forKey: .timeout)
         integrity = try container.decode(UInt64.self, forKey: .integrity)
+        `protocol` = try container.decodeIfPresent(UInt64.self, forKey: .protocol) ?? 0
         other = try container.decode(UInt64.self, forKey: .other)
     }
 }
@@ -95,7 +101,12 @@ public struct UDPCounters: Sendable, Equatable {
 
 /// What one worker thread measured; merged across workers by `LoadEngine`.
 public struct WorkerResult: Sendable {
+    /// Latency of each answer; in open loop counted from the intended send time.
     public var latency = LatencyHistogram()
+    /// Open loop: the same answers timed from their actual send.
+    public var latencyUncorrected = LatencyHistogram()
+    /// Open loop: how late each send left against its intended time.
+    public var sendLag = LatencyHistogram()
     public var connectLatency = LatencyHistogram()
     /// Messages sent and answers received in the measured window.
     public var messagesSent: UInt64 = 0
@@ -107,17 +118,31 @@ public struct WorkerResult: Sendable {
     public var peakInFlight: UInt64 = 0
     public var connectionsEstablished = 0
     public var connectionsFailed = 0
+    /// Connections open right now (the worker's running count).
+    public var connectionsOpen = 0
     public var udp = UDPCounters()
     public var effectiveOptions: SocketOptionSet?
     /// TCP_INFO of every connection, read as the client closed it.
     public var tcpInfo = TCPInfoAccumulator()
     /// The first error of the run in words, for the terminal and the report.
     public var firstError: String?
+    /// The first few failed conversation expectations, in words.
+    public var protocolMismatches: [String] = []
+
+    public static let keptMismatches = 5
 
     public init() {}
 
+    /// The running counts an interval series is cut from.
+    var intervalTotals: IntervalTotals {
+        IntervalTotals(messagesSent: messagesSent, messagesReceived: messagesReceived, bytesSent: bytesSent, bytesReceived: bytesReceived,
+                       errors: errors.total, connectionsEstablished: connectionsEstablished, connectionsOpen: connectionsOpen)
+    }
+
     mutating func merge(_ other: WorkerResult) {
         latency.merge(other.latency)
+        latencyUncorrected.merge(other.latencyUncorrected)
+        sendLag.merge(other.sendLag)
         connectLatency.merge(other.connectLatency)
         messagesSent += other.messagesSent
         messagesReceived += other.messagesReceived
@@ -127,10 +152,12 @@ public struct WorkerResult: Sendable {
         peakInFlight = max(peakInFlight, other.peakInFlight)
         connectionsEstablished += other.connectionsEstablished
         connectionsFailed += other.connectionsFailed
+        connectionsOpen += other.connectionsOpen
         udp.add(other.udp)
         effectiveOptions = effectiveOptions ?? other.effectiveOptions
         tcpInfo.merge(other.tcpInfo)
         firstError = firstError ?? other.firstError
+        protocolMismatches += other.protocolMismatches.prefix(max(0, Self.keptMismatches - protocolMismatches.count))
     }
 
     /// Counts an error; the first one is kept in words (off the hot path: errors end a connection).

@@ -26,7 +26,16 @@ public struct LatencyHistogram: Sendable {
 
     public mutating func merge(_ other: LatencyHistogram) { histogram.add(other.histogram) }
 
+    /// Empties the histogram, keeping its storage (no allocation).
+    public mutating func reset() { histogram.reset() }
+
     public var count: UInt64 { histogram.totalCount }
+
+    /// The largest value recorded (0 when empty).
+    public var max: UInt64 { count == 0 ? 0 : histogram.max }
+
+    /// How many recorded values are at most `limit`.
+    public func count(atMost limit: UInt64) -> UInt64 { histogram.count(within: 0...limit) }
 
     /// True when both values fall in the same bucket: the precision any encoding or merge keeps.
     public func valuesAreEquivalent(_ a: UInt64, _ b: UInt64) -> Bool { histogram.valuesAreEquivalent(a, b) }

@@ -28,7 +28,8 @@ public enum MarkdownReport {
         var shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
         if let direction = run.direction { shape += " (\(direction.rawValue))" }
         let server = run.server.startedBySockbench ? "sockbench \(run.server.kind) at \(run.target)" : "external server at \(run.target)"
-        let messages = run.pattern == .idle ? "held open without traffic" : "\(run.messageSizeBytes)-byte messages"
+        let messages = run.pattern == .conversation ? "a scripted conversation"
+            : run.pattern == .idle && run.messages.sent == 0 ? "held open without traffic" : "\(run.messageSizeBytes)-byte messages"
         out.append("\(shape) against \(server); \(plural(run.connections.requested, "connection")), \(messages)"
             + (run.responseSizeBytes.map { ", \($0)-byte answers" } ?? "")
             + (run.pattern == .requestResponse ? ", depth \(run.depth)" : "")
@@ -38,13 +39,18 @@ public enum MarkdownReport {
         out.append("| sent | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) (\(Format.grouped(run.throughput.bytesPerSecondSent)) B/s) |")
         out.append("| received | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived)) (\(Format.grouped(run.throughput.bytesPerSecondReceived)) B/s) |")
         out.append("| messages sent / answered | \(run.messages.sent) / \(run.messages.received) |")
+        if let perSecond = run.throughput.connectionsPerSecond { out.append("| connections/s | \(Format.rate(perSecond)) |") }
         if run.pattern == .requestResponse {
             out.append("| peak in flight per connection | \(run.messages.peakInFlight) of depth \(run.depth) |")
         }
-        out += ["", "### Latency", "", latencyTable([("round trip", run.latencyNs), ("connect", run.connectLatencyNs)])]
-        out += ["", "### Errors", "", "| total | refused | reset | timeout | integrity | other |", "|---|---|---|---|---|---|"]
+        if let schedule = run.schedule { out += ["", scheduleSection(schedule)] }
+        var latencies = [(latencyName(run), run.latencyNs)]
+        if let uncorrected = run.latencyUncorrectedNs { latencies.append(("round trip from actual send (uncorrected)", uncorrected)) }
+        latencies.append(("connect", run.connectLatencyNs))
+        out += ["", "### Latency", "", latencyTable(latencies)]
+        out += ["", "### Errors", "", "| total | refused | reset | timeout | integrity | protocol | other |", "|---|---|---|---|---|---|---|"]
         let e = run.errors
-        out.append("| \(e.total) | \(e.refused) | \(e.reset) | \(e.timeout) | \(e.integrity) | \(e.other) |")
+        out.append("| \(e.total) | \(e.refused) | \(e.reset) | \(e.timeout) | \(e.integrity) | \(e.protocol) | \(e.other) |")
         if let first = run.firstError { out += ["", "First error: \(first)"] }
         out.append("")
         out.append("Connections: \(run.connections.established) established, \(run.connections.failed) failed of \(run.connections.requested).")
@@ -55,6 +61,7 @@ public enum MarkdownReport {
                 + "\(udp.lossPercent.map { String(format: "%.3f%%", $0) } ?? "n/a") | \(udp.duplicated) | \(udp.reordered) | "
                 + "\(udp.jitterNs.map { Format.latency($0) } ?? "n/a") |")
         }
+        if let mismatches = run.protocolMismatches, !mismatches.isEmpty { out += ["", mismatchSection(mismatches, count: run.errors.protocol)] }
         if let capture = run.capture { out += ["", captureSection(capture)] }
         if let info = run.tcpInfo { out += ["", tcpInfoSection(info, capture: run.capture?.analysis)] }
         out += ["", "### Socket options", "", optionsTable(run.socketOptions)]
@@ -63,6 +70,8 @@ public enum MarkdownReport {
         if let user = run.cpu.serverUserS, let system = run.cpu.serverSysS {
             out.append("| server | \(Format.seconds(user)) | \(Format.seconds(system)) |")
         }
+        if let memory = run.memory { out += ["", memorySection(memory, connections: run.connections.requested)] }
+        if let intervals = run.intervals, !intervals.isEmpty { out += ["", intervalSection(intervals)] }
         return out.joined(separator: "\n")
     }
 

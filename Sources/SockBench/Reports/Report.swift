@@ -41,7 +41,11 @@ public struct RunResult: Codable, Sendable {
     public var warmupS: Double
     public var connections: ConnectionCounts
     public var messages: MessageCounts
+    /// Latency per answer (per transaction for connect, per conversation for conversation);
+    /// in open loop counted from each request's intended send time.
     public var latencyNs: LatencySummary
+    /// Open loop only: the same answers timed from their actual send (what a closed-loop tool would show).
+    public var latencyUncorrectedNs: LatencySummary?
     public var connectLatencyNs: LatencySummary
     public var throughput: Throughput
     public var errors: ErrorCounts
@@ -53,6 +57,38 @@ public struct RunResult: Codable, Sendable {
     public var capture: CaptureRecord?
     /// The kernel's TCP_INFO over client connections, read as each closed (TCP runs).
     public var tcpInfo: TCPInfoSummary?
+    /// Open loop: the requested schedule against what was sent.
+    public var schedule: ScheduleRecord?
+    /// Conversation: the first few failed expectations, in words.
+    public var protocolMismatches: [String]?
+    public var memory: MemoryRecord?
+    /// Throughput, latency and errors per interval of the measured window.
+    public var intervals: [IntervalRecord]?
+
+    public struct ScheduleRecord: Codable, Sendable {
+        public var requestedPerSecond: Double
+        public var achievedPerSecond: Double
+        /// Sends the schedule held in the measured window, those that went out, and those never sent.
+        public var scheduled: UInt64
+        public var sent: UInt64
+        public var unsent: UInt64
+        /// Sends that left more than 1 ms after their intended time.
+        public var lateSends: UInt64
+        public var sendLagNs: LatencySummary
+        /// True when the run could not keep its schedule: under 99% of it sent, or over 1% of sends late.
+        public var behindSchedule: Bool
+    }
+
+    public struct MemoryRecord: Codable, Sendable {
+        /// The sockbench client process: before any connection existed, at its peak, and the
+        /// difference shared over the connections.
+        public var clientResidentBeforeBytes: UInt64
+        public var clientPeakResidentBytes: UInt64
+        public var clientBytesPerConnection: Double
+        /// The reference server process's peak resident memory, and the same per connection.
+        public var serverPeakResidentBytes: UInt64?
+        public var serverBytesPerConnection: Double?
+    }
 
     public struct ConnectionCounts: Codable, Sendable {
         public var requested: Int
@@ -70,11 +106,14 @@ public struct RunResult: Codable, Sendable {
     }
 
     public struct Throughput: Codable, Sendable {
-        /// Answers per second (request-response), datagrams sent per second (UDP streams),
-        /// or writes/reads of `message_size_bytes` per second (TCP streams).
+        /// Answers per second (request-response, idle pings), transactions per second (connect),
+        /// conversations per second, datagrams sent per second (UDP streams), or writes/reads of
+        /// `message_size_bytes` per second (TCP streams; uploads when both ways).
         public var messagesPerSecond: Double
         public var bytesPerSecondSent: Double
         public var bytesPerSecondReceived: Double
+        /// Connect pattern: connections opened (and used) per second.
+        public var connectionsPerSecond: Double?
     }
 
     public struct ServerRecord: Codable, Sendable {

@@ -16,6 +16,7 @@ public struct ScenarioRecord: Codable, Sendable {
         public var `protocol`: String
         public var threads: Int?
         public var responseSizeBytes: Int?
+        public var greeting: String?
         public var options: SocketOptionSet
     }
 
@@ -35,6 +36,15 @@ public struct ScenarioRecord: Codable, Sendable {
         public var connectTimeoutS: Double
         public var requestTimeoutS: Double
         public var udpLossTimeoutS: Double
+        /// Open loop: the requested rate as the scenario wrote it, and the run's total per second.
+        public var rate: String?
+        public var ratePerSecond: Double?
+        public var thinkTimeS: Double?
+        public var connectRatePerSecond: Double?
+        public var pingIntervalS: Double?
+        public var intervalS: Double?
+        /// pattern: conversation, each step in words.
+        public var conversation: [String]?
     }
 
     public struct Capture: Codable, Sendable {
@@ -57,6 +67,7 @@ public struct ScenarioRecord: Codable, Sendable {
         self.server = Server(kind: server.kind.rawValue, bind: external ? nil : server.bind.description,
                              address: server.address?.description, protocol: server.transport.rawValue,
                              threads: external ? nil : server.threads, responseSizeBytes: server.responseSize,
+                             greeting: server.greeting.isEmpty ? nil : String(decoding: server.greeting, as: UTF8.self),
                              options: server.options)
         client = Client(options: scenario.client.options)
         self.load = Load(connections: load.connections, durationS: seconds(load.durationNanoseconds),
@@ -65,7 +76,13 @@ public struct ScenarioRecord: Codable, Sendable {
                          direction: load.pattern == .stream ? load.direction.rawValue : nil,
                          connectTimeoutS: seconds(load.connectTimeoutNanoseconds),
                          requestTimeoutS: seconds(load.requestTimeoutNanoseconds),
-                         udpLossTimeoutS: seconds(load.udpLossTimeoutNanoseconds))
+                         udpLossTimeoutS: seconds(load.udpLossTimeoutNanoseconds),
+                         rate: load.rate.map { Quantity.formatRate($0.perSecond) + ($0.perConnection ? " per connection" : "") },
+                         ratePerSecond: load.rate?.total(connections: load.connections),
+                         thinkTimeS: load.thinkTimeNanoseconds > 0 ? seconds(load.thinkTimeNanoseconds) : nil,
+                         connectRatePerSecond: load.connectRate, pingIntervalS: load.pingIntervalNanoseconds.map(seconds),
+                         intervalS: seconds(load.intervalNanoseconds),
+                         conversation: scenario.conversation.isEmpty ? nil : scenario.conversation.map(ConversationWorker.describe))
         let spec = scenario.capture
         capture = Capture(enabled: spec.enabled, required: spec.required, interface: spec.interface, snaplen: spec.effectiveSnaplen,
                           payload: spec.payload, bufferSizeBytes: spec.bufferSize, maxFileSizeBytes: spec.maxFileSize)

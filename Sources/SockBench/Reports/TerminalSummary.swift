@@ -7,16 +7,20 @@ public enum TerminalSummary {
         for run in report.runs {
             let shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
             lines.append("\(report.scenario.name): \(shape), \(run.connections.established)/\(run.connections.requested) connections, \(Format.seconds(run.durationS)) measured")
-            if run.pattern == .requestResponse {
-                lines.append("  round trips  \(Format.rate(run.throughput.messagesPerSecond))")
-                let l = run.latencyNs
-                if l.count > 0 {
-                    lines.append("  latency      p50 \(Format.latency(l.p50))  p90 \(Format.latency(l.p90))  p99 \(Format.latency(l.p99))  p99.9 \(Format.latency(l.p999))  max \(Format.latency(l.max))")
-                }
-            } else if run.pattern == .stream {
+            if run.pattern == .stream {
                 lines.append("  messages     \(Format.rate(run.throughput.messagesPerSecond))")
+            } else if run.latencyNs.count > 0 || run.pattern != .idle {
+                let label = ["connect": "transactions", "conversation": "conversations", "idle": "pings"][run.pattern.rawValue] ?? "round trips"
+                lines.append("  \(label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(Format.rate(run.throughput.messagesPerSecond))"
+                    + (run.throughput.connectionsPerSecond.map { ", \(Format.rate($0)) connections" } ?? ""))
+                if run.latencyNs.count > 0 { lines.append(latencyLine("latency", run.latencyNs)) }
+                if let uncorrected = run.latencyUncorrectedNs, uncorrected.count > 0 { lines.append(latencyLine("uncorrected", uncorrected)) }
             }
-            if run.pattern == .idle {
+            if let schedule = run.schedule {
+                lines.append("  schedule     requested \(Format.rate(schedule.requestedPerSecond)), achieved \(Format.rate(schedule.achievedPerSecond)), "
+                    + "\(schedule.unsent) never sent, \(schedule.lateSends) late > 1 ms\(schedule.behindSchedule ? " — BEHIND SCHEDULE" : "")")
+            }
+            if run.pattern == .idle, run.latencyNs.count == 0 {
                 lines.append("  idle         \(plural(run.connections.established, "connection")) held open without traffic")
             } else {
                 lines.append("  throughput   sent \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)), received \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived))")
@@ -29,8 +33,12 @@ public enum TerminalSummary {
                 lines.append("  udp          \(udp.sent) sent, \(loss), \(udp.duplicated) duplicated, \(udp.reordered) reordered, jitter \(udp.jitterNs.map { Format.latency($0) } ?? "n/a")")
             }
             let e = run.errors
-            lines.append("  errors       \(e.total) (refused \(e.refused), reset \(e.reset), timeout \(e.timeout), integrity \(e.integrity), other \(e.other))")
+            lines.append("  errors       \(e.total) (refused \(e.refused), reset \(e.reset), timeout \(e.timeout), integrity \(e.integrity), protocol \(e.protocol), other \(e.other))")
             if let first = run.firstError { lines.append("  first error  \(first)") }
+            if let memory = run.memory, run.connections.requested >= 100 {
+                lines.append("  memory       client \(Format.bytes(memory.clientBytesPerConnection)) per connection"
+                    + (memory.serverBytesPerConnection.map { ", server \(Format.bytes($0)) per connection" } ?? ""))
+            }
             let mismatches = run.socketOptions.client.mismatched.map { "client \($0)" } + (run.socketOptions.server?.mismatched.map { "server \($0)" } ?? [])
             if !mismatches.isEmpty {
                 lines.append("  options      requested ≠ effective: \(mismatches.joined(separator: ", ")) (see report.md)")
@@ -46,10 +54,20 @@ public enum TerminalSummary {
             lines.append(cpu)
         }
         if let failure = report.failure { lines.append("run failed: \(failure)") }
-        var files = ["report.json", "report.md"]
+        var files = ["report.json", "report.md", "intervals.csv"]
         if report.runs.contains(where: { $0.capture?.details.file != nil }) { files.append("capture.pcap") }
         lines.append("reports: " + files.map { "\(directory)/\($0)" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
+    }
+
+    static func latencyLine(_ label: String, _ l: LatencySummary) -> String {
+        "  \(label.padding(toLength: 12, withPad: " ", startingAt: 0)) p50 \(Format.latency(l.p50))  p90 \(Format.latency(l.p90))  p99 \(Format.latency(l.p99))  p99.9 \(Format.latency(l.p999))  max \(Format.latency(l.max))"
+    }
+
+    /// The live line a terminal shows once per interval while the load runs.
+    public static func progressLine(_ progress: LoadProgress) -> String {
+        "  \(Format.seconds(Double(progress.elapsedNs) / 1e9)) elapsed, \(Format.seconds(Double(progress.remainingNs) / 1e9)) left  "
+            + "\(Format.rate(progress.messagesPerSecond))  p99 so far \(Format.latency(progress.p99SoFarNs))  errors \(progress.errors)"
     }
 
     /// One line of packet evidence, or why there is none.

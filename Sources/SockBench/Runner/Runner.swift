@@ -16,6 +16,8 @@ public enum Runner {
         public var capture: Bool
         /// The sockbench binary that runs `serve` for reference servers.
         public var executable: String
+        /// Called once per interval while the load runs (the live progress line).
+        public var progress: (@Sendable (LoadProgress) -> Void)?
 
         public init(outputDirectory: String? = nil, target: SocketAddress? = nil, duration: UInt64? = nil,
                     capture: Bool = true, executable: String) {
@@ -24,6 +26,7 @@ public enum Runner {
             self.duration = duration
             self.capture = capture
             self.executable = executable
+            progress = nil
         }
     }
 
@@ -59,6 +62,10 @@ public enum Runner {
         } catch {
             throw RunError(.badInput, "\(error)")
         }
+        // Before the server starts, so it inherits the raised descriptor limit.
+        if let limit = ProcessResources.checkCapacity(connections: scenario.load.connections, transport: scenario.transport) {
+            throw RunError(.runFailed, limit)
+        }
 
         var server: ServerProcess?
         let target: SocketAddress
@@ -87,7 +94,7 @@ public enum Runner {
         do {
             load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: target), connections: scenario.load.connections,
                                       threads: scenario.load.threads, warmup: scenario.load.warmupNanoseconds,
-                                      duration: scenario.load.durationNanoseconds)
+                                      duration: scenario.load.durationNanoseconds, progress: options.progress)
         } catch {
             _ = server?.stop()
             _ = capture.finish()
@@ -147,12 +154,14 @@ public enum Runner {
     static func messageSizes(_ scenario: Scenario) -> Directional<Int>? {
         let load = scenario.load
         switch load.pattern {
-        case .requestResponse:
+        case .requestResponse, .connect:
             return Directional(clientToServer: load.messageSize, serverToClient: scenario.server.responseSize ?? load.messageSize)
         case .stream:
             // A stream's "message" is one write of message_size in the direction it flows.
             return Directional(clientToServer: load.messageSize, serverToClient: load.messageSize)
         case .idle:
+            return load.pingIntervalNanoseconds == nil ? nil : Directional(clientToServer: load.messageSize, serverToClient: load.messageSize)
+        case .conversation:
             return nil
         }
     }
@@ -161,7 +170,8 @@ public enum Runner {
         guard scenario.server.kind != .external else { return nil }
         return ServerConfiguration(kind: scenario.server.kind, bind: scenario.server.bind, threads: scenario.server.threads,
                                    options: scenario.server.options, requestSize: scenario.load.messageSize,
-                                   responseSize: scenario.server.responseSize ?? scenario.load.messageSize)
+                                   responseSize: scenario.server.responseSize ?? scenario.load.messageSize,
+                                   greeting: scenario.server.greeting)
     }
 
     static func makeResult(scenario: Scenario, target: SocketAddress, load: LoadEngine.Outcome,
@@ -169,15 +179,8 @@ public enum Runner {
         let measured = load.result
         let seconds = max(Double(load.measuredNanoseconds) / 1e9, 1e-9)
         let spec = scenario.load
-        let messagesPerSecond: Double
-        switch (spec.pattern, scenario.transport) {
-        case (.requestResponse, _): messagesPerSecond = Double(measured.messagesReceived) / seconds
-        case (.stream, .udp): messagesPerSecond = Double(measured.messagesSent) / seconds
-        case (.stream, .tcp):
-            let bytes = spec.direction == .upload ? measured.bytesSent : measured.bytesReceived
-            messagesPerSecond = Double(bytes) / Double(spec.messageSize) / seconds
-        case (.idle, _): messagesPerSecond = 0
-        }
+        let plan = LoadPlan(scenario: scenario, target: target)
+        let messagesPerSecond = plan.messagesPerSecond(measured.intervalTotals, seconds: seconds)
         let stats = server?.statistics
         var udp: RunResult.UDPRecord?
         if scenario.transport == .udp {
@@ -198,7 +201,7 @@ public enum Runner {
         let serverOptions = configuration.map {
             RunResult.RequestedEffective(requested: $0.options, effective: stats?.effectiveOptions ?? SocketOptionSet())
         }
-        return RunResult(
+        var run = RunResult(
             target: target.description,
             server: RunResult.ServerRecord(kind: scenario.server.kind.rawValue, address: target.description,
                                            startedBySockbench: configuration != nil, connectionsAccepted: stats?.connectionsAccepted,
@@ -212,12 +215,37 @@ public enum Runner {
                             peakInFlight: measured.peakInFlight),
             latencyNs: measured.latency.summary, connectLatencyNs: measured.connectLatency.summary,
             throughput: .init(messagesPerSecond: messagesPerSecond, bytesPerSecondSent: Double(measured.bytesSent) / seconds,
-                              bytesPerSecondReceived: Double(measured.bytesReceived) / seconds),
+                              bytesPerSecondReceived: Double(measured.bytesReceived) / seconds,
+                              connectionsPerSecond: spec.pattern == .connect ? Double(measured.connectionsEstablished) / seconds : nil),
             errors: measured.errors, firstError: measured.firstError,
             socketOptions: .init(client: .init(requested: scenario.client.options, effective: measured.effectiveOptions ?? SocketOptionSet()),
                                  server: serverOptions),
             udp: udp,
             cpu: .init(clientUserS: 0, clientSysS: 0, serverUserS: server?.userSeconds, serverSysS: server?.systemSeconds))
+        if let rate = plan.rate {
+            run.latencyUncorrectedNs = measured.latencyUncorrected.summary
+            run.schedule = scheduleRecord(rate: rate, measured: measured, seconds: seconds)
+        }
+        if spec.pattern == .conversation { run.protocolMismatches = measured.protocolMismatches }
+        let connections = Double(max(1, spec.connections))
+        let clientGrowth = load.peakResidentBytes > load.residentBeforeBytes ? load.peakResidentBytes - load.residentBeforeBytes : 0
+        run.memory = RunResult.MemoryRecord(
+            clientResidentBeforeBytes: load.residentBeforeBytes, clientPeakResidentBytes: load.peakResidentBytes,
+            clientBytesPerConnection: Double(clientGrowth) / connections,
+            serverPeakResidentBytes: stats?.peakResidentBytes, serverBytesPerConnection: stats?.peakResidentBytes.map { Double($0) / connections })
+        run.intervals = load.intervals
+        return run
+    }
+
+    /// How well an open-loop run kept its schedule.
+    static func scheduleRecord(rate: Double, measured: WorkerResult, seconds: Double) -> RunResult.ScheduleRecord {
+        let scheduled = UInt64((rate * seconds).rounded())
+        let sent = measured.sendLag.count
+        let late = sent - measured.sendLag.count(atMost: 1_000_000)
+        return RunResult.ScheduleRecord(
+            requestedPerSecond: rate, achievedPerSecond: Double(sent) / seconds, scheduled: scheduled, sent: sent,
+            unsent: scheduled > sent ? scheduled - sent : 0, lateSends: late, sendLagNs: measured.sendLag.summary,
+            behindSchedule: Double(sent) < 0.99 * Double(scheduled) || Double(late) > 0.01 * Double(max(sent, 1)))
     }
 
     /// A run fails when it could not measure at all: no connection, or no answer to any request.
@@ -238,6 +266,7 @@ public enum Runner {
             let json = try JSONEncoder.snakeCase.encode(report)
             try AtomicFile.write(json + Data("\n".utf8), to: directory + "/report.json")
             try AtomicFile.write(Data(MarkdownReport.render(report).utf8), to: directory + "/report.md")
+            try AtomicFile.write(Data(IntervalCSV.render(report).utf8), to: directory + "/intervals.csv")
         } catch let error as AtomicFile.WriteError {
             throw RunError(.runFailed, "\(error)")
         } catch {

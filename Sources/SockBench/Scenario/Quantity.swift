@@ -16,6 +16,32 @@ public enum Quantity {
 
     public static let durationHelp = "a duration such as 500ms, 10s, 2m (units: ns, us, ms, s, m, h)"
     public static let sizeHelp = "a size in bytes such as 64, 16KiB, 1MiB (units: B, KiB, MiB, GiB, kB, MB, GB)"
+    public static let rateHelp = "a rate such as 20000/s, 20k/s or 500/s per connection (per: s, ms, m)"
+
+    /// Parses a rate (`20000/s`, `2.5k/s`, `10/ms`, `500/s per connection`) into events per second,
+    /// and whether it is per connection rather than in total.
+    public static func rate(_ text: String) -> Result<(perSecond: Double, perConnection: Bool), QuantityError> {
+        var trimmed = text.trimmingWhitespace()
+        var perConnection = false
+        for suffix in [" per connection", "/connection"] where trimmed.hasSuffix(suffix) {
+            perConnection = true
+            trimmed = String(trimmed.dropLast(suffix.count)).trimmingWhitespace()
+        }
+        let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false).map { $0.trimmingWhitespace() }
+        let perUnit: [String: Double] = ["s": 1, "ms": 1e3, "m": 1.0 / 60]
+        guard parts.count == 2, let unit = perUnit[parts[1]] else { return .failure(QuantityError(expected: rateHelp, got: text)) }
+        var number = parts[0]
+        var multiplier = 1.0
+        if number.hasSuffix("k") || number.hasSuffix("K") { multiplier = 1e3; number.removeLast() }
+        else if number.hasSuffix("M") { multiplier = 1e6; number.removeLast() }
+        guard let value = Double(number), value > 0, value.isFinite, value * multiplier * unit <= 1e9 else {
+            return .failure(QuantityError(expected: rateHelp + ", above 0 and at most 1G/s", got: text))
+        }
+        return .success((value * multiplier * unit, perConnection))
+    }
+
+    /// Formats events per second the way a scenario would write them (`20000/s`, `0.5/s`).
+    public static func formatRate(_ perSecond: Double) -> String { trim(perSecond) + "/s" }
 
     /// Parses a duration into nanoseconds. A bare `0` is accepted; any other number needs a unit.
     public static func nanoseconds(_ text: String) -> Result<UInt64, QuantityError> {

@@ -7,17 +7,21 @@ public struct Scenario: Sendable, Equatable {
     public var client: ClientSpec
     public var load: LoadSpec
     public var capture: CaptureSpec
+    /// Steps each connection plays (pattern: conversation).
+    public var conversation: [ConversationStep]
     /// The file the scenario came from, for messages.
     public var sourcePath: String
 
     public init(name: String, description: String = "", server: ServerSpec, client: ClientSpec = ClientSpec(),
-                load: LoadSpec = LoadSpec(), capture: CaptureSpec = CaptureSpec(), sourcePath: String = "<memory>") {
+                load: LoadSpec = LoadSpec(), capture: CaptureSpec = CaptureSpec(), conversation: [ConversationStep] = [],
+                sourcePath: String = "<memory>") {
         self.name = name
         self.description = description
         self.server = server
         self.client = client
         self.load = load
         self.capture = capture
+        self.conversation = conversation
         self.sourcePath = sourcePath
     }
 
@@ -60,17 +64,20 @@ public struct ServerSpec: Sendable, Equatable {
     public var responseSize: Int?
     /// Event-loop threads of a reference server.
     public var threads: Int
+    /// tcp-echo: bytes the server sends first on every connection (servers that speak first).
+    public var greeting: [UInt8]
     public var options: SocketOptionSet
 
     public init(kind: ServerKind, bind: SocketAddress = ServerSpec.defaultBind, address: SocketAddress? = nil,
                 externalTransport: Socket.Transport = .tcp, responseSize: Int? = nil, threads: Int = 1,
-                options: SocketOptionSet = SocketOptionSet()) {
+                greeting: [UInt8] = [], options: SocketOptionSet = SocketOptionSet()) {
         self.kind = kind
         self.bind = bind
         self.address = address
         self.externalTransport = externalTransport
         self.responseSize = responseSize
         self.threads = threads
+        self.greeting = greeting
         self.options = options
     }
 
@@ -92,11 +99,31 @@ public struct LoadSpec: Sendable, Equatable {
         case requestResponse = "request-response"
         /// Send (upload) or receive (download) as fast as the socket allows.
         case stream
-        /// Connect and stay quiet until the end (TCP): what keepalive and idle timeouts act on.
+        /// Connect and stay quiet until the end (TCP): what keepalive and idle timeouts act on;
+        /// with `ping_interval`, each connection sends one echoed message per interval.
         case idle
+        /// Open, one request and its answer, close, repeat (TCP): netperf TCP_CRR, neper tcp_crr.
+        case connect
+        /// Play the scenario's `conversation` steps on each connection, then reconnect and repeat (TCP).
+        case conversation
     }
 
-    public enum Direction: String, Sendable, Codable, CaseIterable { case upload, download }
+    /// Which way a stream flows; `both` sends and receives at once on every connection.
+    public enum Direction: String, Sendable, Codable, CaseIterable { case upload, download, both }
+
+    /// A fixed send schedule (open loop): events per second in total or per connection.
+    public struct Rate: Sendable, Equatable, Codable {
+        public var perSecond: Double
+        public var perConnection: Bool
+
+        public init(perSecond: Double, perConnection: Bool = false) {
+            self.perSecond = perSecond
+            self.perConnection = perConnection
+        }
+
+        /// The whole run's rate.
+        public func total(connections: Int) -> Double { perConnection ? perSecond * Double(connections) : perSecond }
+    }
 
     public var connections: Int = 1
     /// Measured time, after the warm-up.
@@ -111,6 +138,17 @@ public struct LoadSpec: Sendable, Equatable {
     /// Requests in flight per connection (pipelining).
     public var depth: Int = 1
     public var direction: Direction = .upload
+    /// Open loop: requests (or datagrams) leave on this schedule whatever the answers do, and latency
+    /// counts from each message's intended send time. Nil: closed loop, the next request follows an answer.
+    public var rate: Rate?
+    /// Closed loop: pause after each answer before the next request (depth 1).
+    public var thinkTimeNanoseconds: UInt64 = 0
+    /// Ramp-up: connections open at this many per second instead of all at once.
+    public var connectRate: Double?
+    /// Idle pattern: each connection sends one echoed message this often.
+    public var pingIntervalNanoseconds: UInt64?
+    /// Length of one entry of the interval series.
+    public var intervalNanoseconds: UInt64 = 1_000_000_000
     /// Pipelined requests that are due together go out in one `send`; false sends each message
     /// with its own `send`, as many applications do: the small writes TCP_NODELAY is about.
     public var batchWrites = true
@@ -121,4 +159,23 @@ public struct LoadSpec: Sendable, Equatable {
     public var udpLossTimeoutNanoseconds: UInt64 = 200_000_000
 
     public init() {}
+
+    /// UDP datagrams in flight when a rate is set and the scenario names no depth: datagrams leave on
+    /// schedule whatever the echoes do. (TCP keeps depth 1, as wrk2 does: a connection waits for its
+    /// answer, the schedule does not, and the wait shows in the corrected latency.)
+    public static let udpOpenLoopDepth = 1024
+}
+
+/// One step of a scripted conversation.
+public enum ConversationStep: Sendable, Equatable {
+    case send([UInt8])
+    /// The next bytes received must be exactly these.
+    case expect([UInt8])
+    /// Any this many bytes.
+    case expectBytes(Int)
+    /// Bytes received until the pattern matches (within the request timeout).
+    case expectRegex(String)
+    case wait(UInt64)
+    /// End the conversation here (the client closes).
+    case close
 }

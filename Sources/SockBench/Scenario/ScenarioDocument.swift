@@ -111,6 +111,14 @@ struct ScenarioDocument {
         throw error(key, at: self[key], message + " Allowed: \(allowed.joined(separator: ", "))")
     }
 
+    func rate(_ key: String) throws(ScenarioError) -> LoadSpec.Rate? {
+        guard let text = try scalar(key, expected: Quantity.rateHelp) else { return nil }
+        guard case .success(let rate) = Quantity.rate(text) else {
+            throw error(key, at: self[key], "expected \(Quantity.rateHelp), got '\(text)'")
+        }
+        return LoadSpec.Rate(perSecond: rate.perSecond, perConnection: rate.perConnection)
+    }
+
     func address(_ key: String) throws(ScenarioError) -> SocketAddress? {
         guard let text = try scalar(key, expected: "an address such as 127.0.0.1:8080 or [::1]:8080") else { return nil }
         do {

@@ -4,10 +4,11 @@ import Yams
 /// Reads a scenario from YAML or JSON (JSON is read by the same YAML parser, so its errors
 /// carry line and column too), checks every key and value, and fills in defaults.
 public enum ScenarioLoader {
-    static let topKeys = ["name", "description", "server", "client", "load", "capture"]
-    static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size"]
+    static let topKeys = ["name", "description", "server", "client", "load", "capture", "conversation"]
+    static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
-                           "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout"]
+                           "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
+                           "rate", "think_time", "connect_rate", "ping_interval", "interval"]
     static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size"]
     static let optionKeys = SocketOption.allCases.map(\.rawValue)
 
@@ -59,13 +60,17 @@ public enum ScenarioLoader {
         try clientDoc?.checkKeys(allowed: optionKeys)
 
         var server = try serverSpec(serverDoc)
-        let load = try loadSpec(loadDoc, server: &server, serverDoc: serverDoc)
+        let conversation = try top["conversation"].map { node throws(ScenarioError) in try conversationSteps(node, path: path) } ?? []
+        let load = try loadSpec(loadDoc, server: &server, serverDoc: serverDoc, conversation: conversation)
         let client = ClientSpec(options: try clientDoc?.socketOptions(transport: server.transport) ?? SocketOptionSet())
         let capture = try top["capture"].map { node throws(ScenarioError) in
             try captureSpec(ScenarioDocument(file: path, path: "capture", node: node))
         } ?? CaptureSpec()
+        if load.pattern != .conversation, top["conversation"] != nil {
+            throw top.error("conversation", at: top["conversation"], "conversation steps need load.pattern: conversation")
+        }
         return Scenario(name: name, description: try top.string("description") ?? "", server: server,
-                        client: client, load: load, capture: capture, sourcePath: path)
+                        client: client, load: load, capture: capture, conversation: conversation, sourcePath: path)
     }
 
     static func serverSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> ServerSpec {
@@ -97,18 +102,35 @@ public enum ScenarioLoader {
             }
             server.responseSize = responseSize
         }
+        if let greeting = try doc.string("greeting") {
+            guard kind == .tcpEcho else { throw doc.error("greeting", at: doc["greeting"], "greeting is for kind: tcp-echo") }
+            guard !greeting.isEmpty, greeting.utf8.count <= 4096 else {
+                throw doc.error("greeting", at: doc["greeting"], "expected 1 to 4096 bytes of text")
+            }
+            server.greeting = Array(greeting.utf8)
+        }
         server.options = try doc.socketOptions(transport: server.transport)
         return server
     }
 
-    static func loadSpec(_ doc: ScenarioDocument, server: inout ServerSpec, serverDoc: ScenarioDocument) throws(ScenarioError) -> LoadSpec {
+    static func loadSpec(_ doc: ScenarioDocument, server: inout ServerSpec, serverDoc: ScenarioDocument,
+                         conversation: [ConversationStep]) throws(ScenarioError) -> LoadSpec {
         var load = LoadSpec()
         load.connections = try doc.integer("connections", in: 1...100_000) ?? load.connections
         load.durationNanoseconds = try doc.duration("duration", minimum: 1_000_000) ?? load.durationNanoseconds
         load.warmupNanoseconds = try doc.duration("warmup") ?? load.warmupNanoseconds
         load.threads = min(try doc.integer("threads", in: 1...64) ?? load.threads, load.connections)
-        load.pattern = try doc.choice("pattern", of: LoadSpec.Pattern.self) ?? impliedPattern(server.kind) ?? .requestResponse
-        load.depth = try doc.integer("depth", in: 1...1024) ?? 1
+        load.pattern = try doc.choice("pattern", of: LoadSpec.Pattern.self)
+            ?? (conversation.isEmpty ? nil : .conversation) ?? impliedPattern(server.kind) ?? .requestResponse
+        load.rate = try doc.rate("rate")
+        load.depth = try doc.integer("depth", in: 1...1024) ?? (load.rate != nil && server.transport == .udp ? LoadSpec.udpOpenLoopDepth : 1)
+        load.thinkTimeNanoseconds = try doc.duration("think_time") ?? 0
+        load.connectRate = try doc.rate("connect_rate").map { rate throws(ScenarioError) in
+            guard !rate.perConnection else { throw doc.error("connect_rate", at: doc["connect_rate"], "connect_rate is connections per second in total") }
+            return rate.perSecond
+        }
+        load.pingIntervalNanoseconds = try doc.duration("ping_interval", minimum: 1_000_000)
+        load.intervalNanoseconds = try doc.duration("interval", minimum: 100_000_000) ?? load.intervalNanoseconds
         load.direction = try doc.choice("direction", of: LoadSpec.Direction.self) ?? (server.kind == .tcpSource ? .download : .upload)
         load.batchWrites = try doc.boolean("batch_writes") ?? load.batchWrites
         load.connectTimeoutNanoseconds = try doc.duration("connect_timeout", minimum: 1_000_000) ?? load.connectTimeoutNanoseconds
@@ -120,17 +142,17 @@ public enum ScenarioLoader {
         let defaultSize = load.pattern == .stream && !udp ? 128 << 10 : 64
         load.messageSize = try doc.size("message_size", in: sizeRange) ?? defaultSize
 
+        try checkPatternFits(doc, load: load, server: server, serverDoc: serverDoc, conversation: conversation)
         if load.pattern == .idle {
-            guard server.transport == .tcp else {
-                throw doc.error("pattern", at: doc["pattern"], "pattern: idle holds TCP connections open; UDP has none")
+            let pinging = load.pingIntervalNanoseconds != nil
+            for key in ["depth", "direction", "batch_writes"] + (pinging ? [] : ["message_size", "request_timeout"]) where doc[key] != nil {
+                throw doc.error(key, at: doc[key], "\(key) does not apply to pattern: idle\(pinging ? "" : " without ping_interval (nothing is sent)")")
             }
-            for key in ["depth", "direction", "message_size", "batch_writes", "request_timeout"] where doc[key] != nil {
-                throw doc.error(key, at: doc[key], "\(key) does not apply to pattern: idle (nothing is sent)")
+            if server.kind == .tcpSource || server.kind == .tcpSink || server.kind == .tcpRR {
+                throw doc.error("pattern", at: doc["pattern"], "idle connections (and their pings) need a quiet echo server: use kind: tcp-echo")
             }
-            if server.kind == .tcpSource {
-                throw doc.error("pattern", at: doc["pattern"], "tcp-source sends at once; idle connections need a quiet server such as tcp-echo")
-            }
-        } else if let expected = impliedPattern(server.kind), load.pattern != expected {
+        } else if let expected = impliedPattern(server.kind), load.pattern != expected,
+                  !(expected == .requestResponse && (load.pattern == .connect || load.pattern == .conversation)) {
             throw doc.error("pattern", at: doc["pattern"] ?? serverDoc["kind"],
                             "\(server.kind.rawValue) is driven with pattern: \(expected.rawValue), not \(load.pattern.rawValue)")
         }
@@ -141,8 +163,8 @@ public enum ScenarioLoader {
             if server.kind == .tcpSink || server.kind == .udpSink, load.direction != .upload {
                 throw doc.error("direction", at: doc["direction"], "\(server.kind.rawValue) only receives: use direction: upload")
             }
-            if server.kind == .tcpSource, load.direction != .download {
-                throw doc.error("direction", at: doc["direction"], "tcp-source only sends: use direction: download")
+            if server.kind == .tcpSource, load.direction == .upload {
+                throw doc.error("direction", at: doc["direction"], "tcp-source sends (and discards what it receives): use direction: download or both")
             }
             if udp, load.direction == .download {
                 throw doc.error("direction", at: doc["direction"], "UDP streams go one way, client to server: use direction: upload")
@@ -153,6 +175,107 @@ public enum ScenarioLoader {
         }
         if server.kind == .tcpRR, server.responseSize == nil { server.responseSize = load.messageSize }
         return load
+    }
+
+    /// Which of rate, think_time, connect_rate, ping_interval, greeting and conversation go with the pattern.
+    static func checkPatternFits(_ doc: ScenarioDocument, load: LoadSpec, server: ServerSpec, serverDoc: ScenarioDocument,
+                                 conversation: [ConversationStep]) throws(ScenarioError) {
+        let tcp = server.transport == .tcp
+        switch load.pattern {
+        case .idle, .connect, .conversation:
+            guard tcp else { throw doc.error("pattern", at: doc["pattern"], "pattern: \(load.pattern.rawValue) is for TCP; UDP has no connections") }
+        case .requestResponse, .stream:
+            break
+        }
+        if load.rate != nil, !(load.pattern == .requestResponse || (load.pattern == .stream && !tcp)) {
+            throw doc.error("rate", at: doc["rate"], "rate applies to pattern: request-response and to UDP streams (a paced datagram rate)")
+        }
+        if load.thinkTimeNanoseconds > 0 {
+            guard load.pattern == .requestResponse, load.rate == nil, load.depth == 1, tcp else {
+                throw doc.error("think_time", at: doc["think_time"], "think_time applies to closed-loop TCP request-response with depth 1 (no rate)")
+            }
+        }
+        if load.connectRate != nil, !tcp || load.pattern == .connect || load.pattern == .conversation {
+            throw doc.error("connect_rate", at: doc["connect_rate"], "connect_rate ramps up TCP connections that stay open (request-response, stream, idle)")
+        }
+        if load.pingIntervalNanoseconds != nil, load.pattern != .idle {
+            throw doc.error("ping_interval", at: doc["ping_interval"], "ping_interval applies to pattern: idle")
+        }
+        if load.pattern == .stream, load.direction == .both, !tcp {
+            throw doc.error("direction", at: doc["direction"], "UDP streams go one way, client to server: use direction: upload")
+        }
+        if load.pattern == .conversation {
+            guard !conversation.isEmpty else {
+                throw doc.error("pattern", at: doc["pattern"], "pattern: conversation needs a top-level 'conversation' list of steps")
+            }
+            guard server.kind == .tcpEcho || server.kind == .external else {
+                throw doc.error("pattern", at: doc["pattern"], "a conversation needs a server that answers it: kind: tcp-echo or external")
+            }
+            for key in ["depth", "direction", "batch_writes", "message_size"] where doc[key] != nil {
+                throw doc.error(key, at: doc[key], "\(key) does not apply to pattern: conversation (the steps say what is sent)")
+            }
+        } else if !server.greeting.isEmpty {
+            throw serverDoc.error("greeting", at: serverDoc["greeting"], "a greeting would break \(load.pattern.rawValue)'s answers; use it with pattern: conversation")
+        }
+        if load.pattern == .connect {
+            for key in ["depth", "direction"] where doc[key] != nil {
+                throw doc.error(key, at: doc[key], "\(key) does not apply to pattern: connect (one request per connection)")
+            }
+        }
+    }
+
+    static let stepKeys = ["send", "expect", "expect_bytes", "expect_regex", "wait", "close"]
+
+    /// `conversation:` is a list of one-key mappings (`- send: "hi\n"`, `- expect_bytes: 512`) or the word `close`.
+    static func conversationSteps(_ node: Node, path: String) throws(ScenarioError) -> [ConversationStep] {
+        guard case .sequence(let sequence) = node else {
+            throw ScenarioError(file: path, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, key: "conversation",
+                                message: "expected a list of steps (\(stepKeys.joined(separator: ", "))), got \(ScenarioDocument.describe(node))")
+        }
+        var steps: [ConversationStep] = []
+        for (index, item) in sequence.enumerated() {
+            let stepPath = "conversation[\(index)]"
+            if item.scalar?.string == "close" { steps.append(.close); continue }
+            let doc = try ScenarioDocument(file: path, path: stepPath, node: item)
+            try doc.checkKeys(allowed: stepKeys)
+            guard doc.entries.count == 1, let key = doc.entries.first?.key else {
+                throw ScenarioError(file: path, line: item.mark?.line ?? 1, column: item.mark?.column ?? 1, key: stepPath,
+                                    message: "each step has exactly one of \(stepKeys.joined(separator: ", "))")
+            }
+            switch key {
+            case "send", "expect":
+                guard let text = try doc.string(key), !text.isEmpty, text.utf8.count <= 65_536 else {
+                    throw doc.error(key, at: doc[key], "expected 1 to 65536 bytes of text")
+                }
+                steps.append(key == "send" ? .send(Array(text.utf8)) : .expect(Array(text.utf8)))
+            case "expect_bytes":
+                steps.append(.expectBytes(try doc.size(key, in: 1...(16 << 20))!))
+            case "expect_regex":
+                let text = try doc.string(key)!
+                do {
+                    _ = try Regex(text)
+                } catch {
+                    throw doc.error(key, at: doc[key], "not a valid regular expression: \(error)")
+                }
+                steps.append(.expectRegex(text))
+            case "wait":
+                steps.append(.wait(try doc.duration(key)!))
+            default:
+                guard try doc.boolean(key) == true else { throw doc.error(key, at: doc[key], "write '- close' or 'close: true'") }
+                steps.append(.close)
+            }
+        }
+        let exchanges = steps.contains { step in
+            switch step {
+            case .send, .expect, .expectBytes, .expectRegex: true
+            case .wait, .close: false
+            }
+        }
+        guard exchanges else {
+            throw ScenarioError(file: path, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, key: "conversation",
+                                message: "a conversation needs at least one send or expect step")
+        }
+        return steps
     }
 
     static func captureSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> CaptureSpec {

@@ -10,10 +10,12 @@ public struct ServerConfiguration: Sendable {
     public var responseSize: Int
     /// udp-echo: drop every Nth datagram on purpose (0: never). For loss-counting tests.
     public var dropEvery: Int
+    /// tcp-echo: bytes sent on every new connection before anything is echoed.
+    public var greeting: [UInt8]
 
     public init(kind: ServerKind, bind: SocketAddress = ServerSpec.defaultBind, threads: Int = 1,
                 options: SocketOptionSet = SocketOptionSet(), requestSize: Int = 64, responseSize: Int = 64,
-                dropEvery: Int = 0) {
+                dropEvery: Int = 0, greeting: [UInt8] = []) {
         self.kind = kind
         self.bind = bind
         self.threads = threads
@@ -21,6 +23,7 @@ public struct ServerConfiguration: Sendable {
         self.requestSize = requestSize
         self.responseSize = responseSize
         self.dropEvery = dropEvery
+        self.greeting = greeting
     }
 }
 
@@ -32,6 +35,8 @@ public struct ServerStatistics: Codable, Sendable, Equatable {
     public var datagramsReceived: UInt64 = 0
     public var datagramsSent: UInt64 = 0
     public var datagramsDropped: UInt64 = 0
+    /// The server process's peak resident memory (VmHWM), read as it stops.
+    public var peakResidentBytes: UInt64?
     /// Options read back from the first accepted socket (TCP) or the server socket (UDP).
     public var effectiveOptions: SocketOptionSet?
 
@@ -44,6 +49,7 @@ public struct ServerStatistics: Codable, Sendable, Equatable {
         datagramsReceived += other.datagramsReceived
         datagramsSent += other.datagramsSent
         datagramsDropped += other.datagramsDropped
+        peakResidentBytes = max(peakResidentBytes ?? 0, other.peakResidentBytes ?? 0)
         effectiveOptions = effectiveOptions ?? other.effectiveOptions
     }
 }

@@ -34,6 +34,8 @@ final class TCPServerLoop: @unchecked Sendable {
     private let output: UnsafeMutableRawPointer
     /// tcp-rr: the largest input one recv may take so its answers fit in `output`.
     private let requestReadLimit: Int
+    /// tcp-echo: sent on every new connection first.
+    private let greeting: UnsafeMutableRawPointer?
 
     init(configuration: ServerConfiguration, listener: Int32, wakeFD: Int32) throws(SocketError) {
         self.configuration = configuration
@@ -52,6 +54,13 @@ final class TCPServerLoop: @unchecked Sendable {
             requestReadLimit = inputCapacity
         }
         output = Payload.makeTemplate(size: outputCapacity)
+        if configuration.greeting.isEmpty {
+            greeting = nil
+        } else {
+            let bytes = UnsafeMutableRawPointer.allocate(byteCount: configuration.greeting.count, alignment: 1)
+            bytes.copyMemory(from: configuration.greeting, byteCount: configuration.greeting.count)
+            greeting = bytes
+        }
         try epoll.add(listener, events: Epoll.readable | Epoll.exclusive, data: Self.listenerToken)
         try epoll.add(wakeFD, events: Epoll.readable, data: Self.wakeToken)
     }
@@ -60,6 +69,7 @@ final class TCPServerLoop: @unchecked Sendable {
         for index in connections.indices where connections[index].open { closeConnection(Int32(index)) }
         input.deallocate()
         output.deallocate()
+        greeting?.deallocate()
     }
 
     /// Runs until the wake-up descriptor becomes readable.
@@ -100,12 +110,15 @@ final class TCPServerLoop: @unchecked Sendable {
                 connections.append(contentsOf: repeatElement(Connection(), count: index + 1 - connections.count + 64))
             }
             connections[index] = Connection(open: true)
-            let interest = configuration.kind == .tcpSource ? Epoll.writable : Epoll.readable
+            // A source also reads (and discards), so a client can stream both ways at once.
+            let interest = configuration.kind == .tcpSource ? Epoll.writable | Epoll.readable : Epoll.readable
             do {
                 try epoll.add(fd, events: interest | EPOLLRDHUP.rawValue, data: UInt64(fd))
             } catch {
                 closeConnection(fd)
+                continue
             }
+            if let greeting { send(fd, from: greeting, length: configuration.greeting.count) }
         }
     }
 
@@ -121,9 +134,7 @@ final class TCPServerLoop: @unchecked Sendable {
         }
         if flags & Epoll.readable != 0, connections[index].open, connections[index].pendingLength == 0 {
             receive(fd)
-        } else if flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
-            closeConnection(fd)
-        } else if flags & EPOLLRDHUP.rawValue != 0, configuration.kind == .tcpSource {
+        } else if flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, connections[index].open {
             closeConnection(fd)
         }
     }

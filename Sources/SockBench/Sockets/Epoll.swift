@@ -42,6 +42,12 @@ public struct Epoll: ~Copyable {
         let count = epoll_wait(fd, events, capacity, timeoutMilliseconds)
         return count < 0 ? 0 : Int(count)
     }
+
+    /// Waits up to `timeoutNanoseconds` (epoll_pwait2), for loops that keep a send schedule.
+    public func wait(into events: UnsafeMutablePointer<epoll_event>, capacity: Int32, timeoutNanoseconds: UInt64) -> Int {
+        let count = CSockBenchLinux_epoll_wait_ns(fd, events, capacity, Int64(min(timeoutNanoseconds, 1_000_000_000)))
+        return count < 0 ? 0 : Int(count)
+    }
 }
 
 /// An eventfd used to wake epoll loops from another thread (stop requests).

@@ -1,0 +1,106 @@
+import Synchronization
+
+/// One worker's share of the interval series, handed to the collecting thread without a lock.
+///
+/// The worker records into the slot of the current interval. When the clock crosses an interval
+/// boundary it seals that slot (a release store of its index) and moves to the other slot, which
+/// the collector must have read by then (an acquire load of `consumed`); if it has not, the worker
+/// keeps recording into the current slot and seals it later, so a late collector merges two
+/// intervals into one rather than losing or tearing data. Rolling happens once per loop
+/// iteration, never per message.
+final class IntervalRecorder: @unchecked Sendable {
+    struct Slot {
+        var latency = LatencyHistogram()
+        /// Open loop: latency from the actual send rather than the intended one.
+        var uncorrected = LatencyHistogram()
+        /// The worker's running totals when the slot was sealed.
+        var totals = IntervalTotals()
+    }
+
+    let measureStart: UInt64
+    let length: UInt64
+    /// The last sealed interval as `index << 1 | slot number` (-1: none yet), and the highest index
+    /// the collector has read.
+    private let sealed = Atomic<Int>(-1)
+    private let consumed = Atomic<Int>(-1)
+    /// The worker's current slot; only the worker touches it until it is sealed.
+    private(set) var slot: UnsafeMutablePointer<Slot>
+    /// Index of the interval being recorded, and when it ends.
+    private(set) var current = 0
+    private(set) var nextBoundary: UInt64
+    private var slotNumber = 0
+    private var lastSealed = -1
+    private let slots: UnsafeMutablePointer<Slot>
+
+    init(measureStart: UInt64, length: UInt64) {
+        self.measureStart = measureStart
+        self.length = length
+        nextBoundary = measureStart + length
+        slots = .allocate(capacity: 2)
+        slots.initialize(repeating: Slot(), count: 2)
+        slot = slots
+    }
+
+    deinit {
+        slots.deinitialize(count: 2)
+        slots.deallocate()
+    }
+
+    /// Worker side: seals the current interval if `now` has left it and the other slot is free.
+    @inline(__always)
+    func roll(_ now: UInt64, totals: @autoclosure () -> IntervalTotals) {
+        guard now >= nextBoundary else { return }
+        guard consumed.load(ordering: .acquiring) >= lastSealed else { return } // collector behind: keep recording here
+        slot.pointee.totals = totals()
+        sealed.store(current << 1 | slotNumber, ordering: .releasing)
+        lastSealed = current
+        current = Int((now - measureStart) / length)
+        nextBoundary = measureStart + UInt64(current + 1) * length
+        slotNumber ^= 1
+        slot = slots + slotNumber
+        slot.pointee.latency.reset()
+        slot.pointee.uncorrected.reset()
+    }
+
+    /// Collector side: the interval sealed since `after` was read, if any. Call `release` when done with it.
+    func takeSealed(after: Int) -> (index: Int, slot: UnsafeMutablePointer<Slot>)? {
+        let value = sealed.load(ordering: .acquiring)
+        guard value >= 0, value >> 1 > after else { return nil }
+        return (value >> 1, slots + (value & 1))
+    }
+
+    /// Collector side: hands the slot of interval `index` back to the worker.
+    func release(_ index: Int) { consumed.store(index, ordering: .releasing) }
+
+    /// Collector side, only after the worker thread has been joined: the interval still being recorded.
+    var unsealed: (index: Int, slot: UnsafeMutablePointer<Slot>) { (current, slot) }
+}
+
+/// A worker's running counts, copied into a slot when it is sealed; the collector turns
+/// consecutive copies into per-interval figures.
+struct IntervalTotals: Sendable, Equatable {
+    var messagesSent: UInt64 = 0
+    var messagesReceived: UInt64 = 0
+    var bytesSent: UInt64 = 0
+    var bytesReceived: UInt64 = 0
+    var errors: UInt64 = 0
+    var connectionsEstablished = 0
+    var connectionsOpen = 0
+
+    func minus(_ earlier: IntervalTotals) -> IntervalTotals {
+        IntervalTotals(messagesSent: messagesSent - earlier.messagesSent, messagesReceived: messagesReceived - earlier.messagesReceived,
+                       bytesSent: bytesSent - earlier.bytesSent, bytesReceived: bytesReceived - earlier.bytesReceived,
+                       errors: errors - earlier.errors, connectionsEstablished: connectionsEstablished - earlier.connectionsEstablished,
+                       connectionsOpen: connectionsOpen)
+    }
+
+    mutating func add(_ other: IntervalTotals) {
+        messagesSent += other.messagesSent
+        messagesReceived += other.messagesReceived
+        bytesSent += other.bytesSent
+        bytesReceived += other.bytesReceived
+        errors += other.errors
+        connectionsEstablished += other.connectionsEstablished
+        connectionsOpen += other.connectionsOpen
+    }
+}

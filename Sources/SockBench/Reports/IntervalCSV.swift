@@ -1,0 +1,41 @@
+import Foundation
+
+/// `intervals.csv`: one row per interval of every run, the same figures as `runs[].intervals[]`,
+/// for spreadsheets and plotting tools. Latencies in nanoseconds; empty cells where a figure does
+/// not apply (uncorrected latency outside open loop).
+public enum IntervalCSV {
+    public static let header = [
+        "variant", "start_s", "end_s", "messages_sent", "messages_received", "messages_per_second",
+        "bits_per_second_sent", "bits_per_second_received", "latency_count", "latency_p50_ns", "latency_p90_ns",
+        "latency_p99_ns", "latency_p999_ns", "latency_max_ns", "latency_uncorrected_p50_ns", "latency_uncorrected_p99_ns",
+        "errors", "connections_established", "connections_open", "resident_bytes", "open_descriptors",
+    ]
+
+    public static func render(_ report: Report) -> String {
+        var lines = [header.joined(separator: ",")]
+        for run in report.runs {
+            for interval in run.intervals ?? [] {
+                let latency = interval.latencyNs
+                let uncorrected = interval.latencyUncorrectedNs
+                let fields: [String] = [
+                    run.variant, number(interval.startS), number(interval.endS), "\(interval.messagesSent)", "\(interval.messagesReceived)",
+                    number(interval.messagesPerSecond), number(interval.bitsPerSecondSent), number(interval.bitsPerSecondReceived),
+                    "\(latency.count)", "\(latency.p50)", "\(latency.p90)", "\(latency.p99)", "\(latency.p999)", "\(latency.max)",
+                    uncorrected.map { "\($0.p50)" } ?? "", uncorrected.map { "\($0.p99)" } ?? "",
+                    "\(interval.errors)", "\(interval.connectionsEstablished)", "\(interval.connectionsOpen)",
+                    "\(interval.residentBytes)", "\(interval.openDescriptors)",
+                ]
+                lines.append(fields.map(escape).joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func number(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    /// RFC 4180: quote a field holding a comma, quote or line break.
+    static func escape(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
