@@ -34,6 +34,15 @@ struct ScenarioLoaderTests {
         ("capture-bad-interface.yaml", "5:14", "capture.interface", "network interface name"),
         ("idle-with-depth.yaml", "5:10", "load.depth", "does not apply to pattern: idle"),
         ("batch-writes-on-udp.yaml", "5:17", "load.batch_writes", "TCP pattern: request-response"),
+        ("rate-on-tcp-stream.yaml", "5:9", "load.rate", "request-response and to UDP streams"),
+        ("bad-rate.yaml", "5:9", "load.rate", "expected a rate such as 20000/s"),
+        ("think-time-with-rate.yaml", "5:15", "load.think_time", "closed-loop TCP request-response"),
+        ("conversation-without-steps.yaml", "5:12", "load.pattern", "needs a top-level 'conversation'"),
+        ("bad-regex.yaml", "6:19", "conversation[1].expect_regex", "not a valid regular expression"),
+        ("step-with-two-keys.yaml", "5:5", "conversation[0]", "exactly one of send, expect"),
+        ("greeting-on-sink.yaml", "4:13", "server.greeting", "greeting is for kind: tcp-echo"),
+        ("ping-without-idle.yaml", "5:18", "load.ping_interval", "applies to pattern: idle"),
+        ("connect-on-udp.yaml", "5:12", "load.pattern", "is for TCP"),
     ]
 
     @Test("every bad file gets one line with file:line:column, key and what is allowed", arguments: badFiles)
@@ -184,6 +193,40 @@ struct QuantityTests {
         #expect(try Quantity.bytes("2kB").get() == 2000)
         #expect((try? Quantity.bytes("1.5B").get()) == nil)
         #expect((try? Quantity.bytes("lots").get()) == nil)
+    }
+
+    @Test("rates: totals, per connection, k suffix, per ms and per minute; nonsense refused")
+    func rates() throws {
+        func rate(_ text: String) -> (Double, Bool)? {
+            guard case .success(let value) = Quantity.rate(text) else { return nil }
+            return (value.perSecond, value.perConnection)
+        }
+        #expect(rate("20000/s")! == (20000, false))
+        #expect(rate("20k/s")! == (20000, false))
+        #expect(rate("2.5k/s")! == (2500, false))
+        #expect(rate("10/ms")! == (10000, false))
+        #expect(rate("120/m")! == (2, false))
+        #expect(rate("500/s per connection")! == (500, true))
+        for bad in ["fast", "20000", "0/s", "-5/s", "5/h", "2G/s", "/s", "10/s/s"] { #expect(rate(bad) == nil, "\(bad)") }
+    }
+
+    @Test("load models: rate, think time, ramp-up, pings, conversation and greeting load with their defaults")
+    func loadModels() throws {
+        let openLoop = try ScenarioLoader.load(text: "name: o\nserver: {kind: tcp-echo}\nload: {connections: 4, rate: 500/s per connection}\n", path: "o.yaml")
+        #expect(openLoop.load.rate == LoadSpec.Rate(perSecond: 500, perConnection: true))
+        #expect(openLoop.load.depth == 1, "TCP open loop keeps one request in flight, as wrk2 does")
+        #expect(LoadPlan(scenario: openLoop, target: ServerSpec.defaultBind).rate == 2000)
+        let udp = try ScenarioLoader.load(text: "name: u\nserver: {kind: udp-echo}\nload: {rate: 10k/s}\n", path: "u.yaml")
+        #expect(udp.load.depth == LoadSpec.udpOpenLoopDepth)
+        let idle = try ScenarioLoader.load(text: "name: i\nserver: {kind: tcp-echo}\nload: {connections: 10, pattern: idle, ping_interval: 2s, connect_rate: 100/s, interval: 500ms}\n", path: "i.yaml")
+        #expect(idle.load.pingIntervalNanoseconds == 2_000_000_000 && idle.load.connectRate == 100 && idle.load.intervalNanoseconds == 500_000_000)
+        #expect(LoadPlan(scenario: idle, target: ServerSpec.defaultBind).rate == 5, "10 connections pinging every 2 s")
+        let talk = try ScenarioLoader.load(path: TestSupport.packageRoot + "/scenarios/conversation.yaml")
+        #expect(talk.load.pattern == .conversation)
+        #expect(talk.server.greeting == Array("220 sockbench ready\r\n".utf8))
+        #expect(talk.conversation.first == .expect(Array("220 sockbench ready\r\n".utf8)))
+        #expect(talk.conversation.last == .close)
+        #expect(talk.conversation.contains(.wait(10_000_000)) && talk.conversation.contains(.expectBytes(16)))
     }
 
     @Test func formatting() {

@@ -6,12 +6,16 @@ public enum TerminalSummary {
         var lines: [String] = []
         for run in report.runs {
             let shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
-            lines.append("\(report.scenario.name): \(shape), \(run.connections.established)/\(run.connections.requested) connections, \(Format.seconds(run.durationS)) measured")
+            // Connect and conversation open a connection per transaction: say how many at a time and how many in all.
+            let connections = run.pattern == .connect || run.pattern == .conversation
+                ? "\(run.connections.requested) connections at a time, \(Format.grouped(Double(run.connections.established))) opened"
+                : "\(run.connections.established)/\(run.connections.requested) connections"
+            lines.append("\(report.scenario.name): \(shape), \(connections), \(Format.seconds(run.durationS)) measured")
             if run.pattern == .stream {
                 lines.append("  messages     \(Format.rate(run.throughput.messagesPerSecond))")
             } else if run.latencyNs.count > 0 || run.pattern != .idle {
                 let label = ["connect": "transactions", "conversation": "conversations", "idle": "pings"][run.pattern.rawValue] ?? "round trips"
-                lines.append("  \(label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(Format.rate(run.throughput.messagesPerSecond))"
+                lines.append("  \(label.padding(toLength: 13, withPad: " ", startingAt: 0))\(Format.rate(run.throughput.messagesPerSecond))"
                     + (run.throughput.connectionsPerSecond.map { ", \(Format.rate($0)) connections" } ?? ""))
                 if run.latencyNs.count > 0 { lines.append(latencyLine("latency", run.latencyNs)) }
                 if let uncorrected = run.latencyUncorrectedNs, uncorrected.count > 0 { lines.append(latencyLine("uncorrected", uncorrected)) }
