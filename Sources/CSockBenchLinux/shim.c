@@ -17,3 +17,9 @@ int CSockBenchLinux_epoll_wait_ns(int epfd, struct epoll_event *events, int maxe
     struct timespec timeout = { .tv_sec = timeout_ns / 1000000000LL, .tv_nsec = timeout_ns % 1000000000LL };
     return epoll_pwait2(epfd, events, maxevents, &timeout, NULL);
 }
+
+_Static_assert(sizeof(struct CSockBenchLinux_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+
+int CSockBenchLinux_sendmmsg(int fd, struct CSockBenchLinux_mmsghdr *messages, unsigned int count, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}

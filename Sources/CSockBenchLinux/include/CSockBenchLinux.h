@@ -19,4 +19,13 @@ int CSockBenchLinux_pipe2(int fds[2], int flags);
 /// finer waits than epoll_wait's milliseconds.
 int CSockBenchLinux_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, long long timeout_ns);
 
+/// struct mmsghdr, which <sys/socket.h> declares only under _GNU_SOURCE (same layout).
+struct CSockBenchLinux_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
+/// sendmmsg: several datagrams in one system call (UDP streams).
+int CSockBenchLinux_sendmmsg(int fd, struct CSockBenchLinux_mmsghdr *messages, unsigned int count, int flags);
+
 #endif

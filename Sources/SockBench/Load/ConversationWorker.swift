@@ -86,6 +86,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
             if open == 0 { break }
             wake = nextWake
         }
+        intervals.closeWindow()
         totalsAtEnd = result.intervalTotals
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
     }

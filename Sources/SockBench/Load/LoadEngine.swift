@@ -24,6 +24,8 @@ public enum LoadEngine {
         /// This process's resident memory before any connection existed, and its peak during the run.
         public var residentBeforeBytes: UInt64
         public var peakResidentBytes: UInt64
+        /// CPU the worker threads spent inside the measured window (the cost of the measured messages).
+        public var windowCPUNanoseconds: UInt64
     }
 
     /// Counts workers that have returned, so the collecting thread knows when to stop polling.
@@ -73,6 +75,7 @@ public enum LoadEngine {
         workers.forEach { total.merge($0.result) }
         return Outcome(result: total, measuredNanoseconds: ended > plan.measureStart ? ended - plan.measureStart : 0,
                        intervals: collector.records, residentBeforeBytes: residentBefore,
-                       peakResidentBytes: max(collector.peakResidentBytes, ProcessResources.residentBytes()))
+                       peakResidentBytes: max(collector.peakResidentBytes, ProcessResources.residentBytes()),
+                       windowCPUNanoseconds: recorders.reduce(0) { $0 + $1.windowCPUNanoseconds })
     }
 }

@@ -121,6 +121,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
                 nextTimeoutScan = now + 10_000_000
             }
         }
+        intervals.closeWindow()
         let openAtEnd = result.connectionsOpen
         finish(events: events, capacity: capacity)
         totalsAtEnd = result.intervalTotals

@@ -40,6 +40,11 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
     private let receiveBuffer: UnsafeMutableRawPointer
     private static let receiveCapacity = 65_536
     private let echoes: Bool
+    /// Streams: `batchSize` datagrams back to back, each with its own header, sent with one sendmmsg.
+    private static let batchSize = 32
+    private let batch: UnsafeMutableRawPointer
+    private let batchIO: UnsafeMutablePointer<iovec>
+    private let batchMessages: UnsafeMutablePointer<CSockBenchLinux_mmsghdr>
 
     init(plan: LoadPlan, connections count: Int, intervals: IntervalRecorder) throws(SocketError) {
         self.plan = plan
@@ -60,6 +65,18 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         datagram = Payload.makeTemplate(size: plan.messageSize)
         template = Payload.makeTemplate(size: plan.messageSize)
         receiveBuffer = .allocate(byteCount: Self.receiveCapacity, alignment: 16)
+        let size = plan.messageSize
+        batch = .allocate(byteCount: Self.batchSize * size, alignment: 16)
+        batchIO = .allocate(capacity: Self.batchSize)
+        batchMessages = .allocate(capacity: Self.batchSize)
+        for k in 0..<Self.batchSize {
+            Payload.fill(batch + k * size, size: size)
+            batchIO[k] = iovec(iov_base: batch + k * size, iov_len: size)
+            var message = CSockBenchLinux_mmsghdr()
+            message.msg_hdr.msg_iov = batchIO + k
+            message.msg_hdr.msg_iovlen = 1
+            batchMessages[k] = message
+        }
     }
 
     deinit {
@@ -71,6 +88,9 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         datagram.deallocate()
         template.deallocate()
         receiveBuffer.deallocate()
+        batch.deallocate()
+        batchIO.deallocate()
+        batchMessages.deallocate()
     }
 
     func run() {
@@ -109,6 +129,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         }
         totalsAtEnd = result.intervalTotals
         for index in 0..<count where flows[index].open { closeFlow(index) }
+        intervals.closeWindow()
     }
 
     private func open(_ index: Int) {
@@ -134,6 +155,10 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
 
     /// Sends while the in-flight window has room (request-response) or the socket takes more (stream).
     private func send(_ index: Int) {
+        if !echoes {
+            sendBatches(index)
+            return
+        }
         let flow = flows + index
         let size = plan.messageSize
         let depth = UInt64(plan.depth)
@@ -176,6 +201,58 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
                 result.udp.sent &+= 1
                 result.messagesSent &+= 1
                 result.bytesSent &+= UInt64(size)
+            }
+        }
+    }
+
+    /// Streams: up to 4 sendmmsg calls of `batchSize` datagrams (fewer when the schedule says so).
+    private func sendBatches(_ index: Int) {
+        let flow = flows + index
+        let size = plan.messageSize
+        for _ in 0..<4 {
+            let now = MonotonicClock.now()
+            var count = Self.batchSize
+            if let schedule {
+                let due = schedule.due(connection: index, at: now)
+                count = due > flow.pointee.sendSequence ? min(count, Int(due - flow.pointee.sendSequence)) : 0
+            }
+            if now >= plan.endTime || count == 0 {
+                if flow.pointee.wantsWrite { setWriteInterest(index, false) }
+                return
+            }
+            let first = flow.pointee.sendSequence
+            for k in 0..<count {
+                Payload.writeUInt64(first + UInt64(k), batch + k * size, at: 0)
+                Payload.writeUInt64(now, batch + k * size, at: Payload.timestampOffset)
+            }
+            let sent = Int(CSockBenchLinux_sendmmsg(flow.pointee.fd, batchMessages, UInt32(count), 0))
+            if sent < 0 {
+                let code = errno
+                if code == EAGAIN || code == ENOBUFS || code == EINTR {
+                    if !flow.pointee.wantsWrite { setWriteInterest(index, true) }
+                } else {
+                    fail(index, code)
+                }
+                return
+            }
+            flow.pointee.sendSequence = first + UInt64(sent)
+            result.udp.sentIncludingWarmup &+= UInt64(sent)
+            for k in 0..<sent {
+                var counted = plan.measuring(now)
+                if let schedule {
+                    let intended = schedule.intended(connection: index, sequence: first + UInt64(k))
+                    counted = plan.measuring(intended)
+                    if counted { result.sendLag.record(now &- intended) }
+                }
+                if counted {
+                    result.udp.sent &+= 1
+                    result.messagesSent &+= 1
+                    result.bytesSent &+= UInt64(size)
+                }
+            }
+            if sent < count {
+                if !flow.pointee.wantsWrite { setWriteInterest(index, true) }
+                return
             }
         }
     }

@@ -1,3 +1,5 @@
+import CSockBenchLinux
+import Glibc
 import Synchronization
 
 /// One worker's share of the interval series, handed to the collecting thread without a lock.
@@ -30,6 +32,9 @@ final class IntervalRecorder: @unchecked Sendable {
     private(set) var nextBoundary: UInt64
     private var slotNumber = 0
     private var lastSealed = -1
+    /// The worker thread's CPU time when the measured window opened, and what it used inside it.
+    private var cpuAtWindowStart: UInt64?
+    private(set) var windowCPUNanoseconds: UInt64 = 0
     private let slots: UnsafeMutablePointer<Slot>
 
     init(measureStart: UInt64, length: UInt64) {
@@ -49,6 +54,7 @@ final class IntervalRecorder: @unchecked Sendable {
     /// Worker side: seals the current interval if `now` has left it and the other slot is free.
     @inline(__always)
     func roll(_ now: UInt64, totals: @autoclosure () -> IntervalTotals) {
+        if cpuAtWindowStart == nil, now >= measureStart { cpuAtWindowStart = Self.threadCPU() }
         guard now >= nextBoundary else { return }
         guard consumed.load(ordering: .acquiring) >= lastSealed else { return } // collector behind: keep recording here
         slot.pointee.totals = totals()
@@ -60,6 +66,17 @@ final class IntervalRecorder: @unchecked Sendable {
         slot = slots + slotNumber
         slot.pointee.latency.reset()
         slot.pointee.uncorrected.reset()
+    }
+
+    /// Worker side, as its measured window closes: the CPU its thread spent inside the window.
+    func closeWindow() {
+        if let start = cpuAtWindowStart { windowCPUNanoseconds = Self.threadCPU() - start }
+    }
+
+    static func threadCPU() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Collector side: the interval sealed since `after` was read, if any. Call `release` when done with it.

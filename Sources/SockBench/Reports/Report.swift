@@ -159,8 +159,12 @@ public struct RunResult: Codable, Sendable {
     }
 
     public struct CPUUsage: Codable, Sendable {
+        /// The whole client process from the first connect to the last close (warm-up and drain included).
         public var clientUserS: Double
         public var clientSysS: Double
+        /// The client's worker threads inside the measured window only (user + system): what the
+        /// measured messages cost, for per-message comparisons.
+        public var clientMeasuredS: Double?
         public var serverUserS: Double?
         public var serverSysS: Double?
     }

@@ -108,6 +108,7 @@ public enum Runner {
         var run = makeResult(scenario: scenario, target: target, load: load, server: serverOutcome, configuration: configuration)
         run.cpu.clientUserS = usageAfter.user - usageBefore.user
         run.cpu.clientSysS = usageAfter.system - usageBefore.system
+        run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
         run.tcpInfo = load.result.tcpInfo.summary
         let failure = failureReason(run, target: target)

@@ -27,12 +27,18 @@ public struct SocketOptionSet: Sendable, Equatable, Codable {
     }
 
     /// Applies every option that belongs at `moment`; the first failure names the option and errno.
+    /// Allocates nothing (it runs for every connection a connect-per-request load opens).
     public func apply(to fd: Int32, ipv6: Bool, at moment: Moment) throws(SocketError) {
-        for (option, value) in sorted {
-            if moment == .accepted, [.so_reuseaddr, .so_reuseport, .tcp_maxseg].contains(option) { continue }
+        guard !values.isEmpty else { return }
+        for option in Self.order {
+            guard let value = values[option] else { continue }
+            if moment == .accepted, option == .so_reuseaddr || option == .so_reuseport || option == .tcp_maxseg { continue }
             try option.set(value, on: fd, ipv6: ipv6)
         }
     }
+
+    /// Every option in the order `sorted` uses, built once.
+    private static let order = SocketOption.allCases.sorted()
 
     /// Reads back every option that applies to this kind of socket: the effective values.
     public static func effective(of fd: Int32, ipv6: Bool, tcp: Bool) -> SocketOptionSet {

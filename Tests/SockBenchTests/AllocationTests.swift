@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import SockBench
+
+/// The per-message path allocates nothing: the `sockbench` process, under a malloc-counting
+/// LD_PRELOAD shim (Benchmarks/allocations/malloc_count.c), runs the same scenario for 1 s and
+/// for 3 s. Setup allocates the same either way; if messages allocated, the longer run's count
+/// would grow by about one per message. The gate is on allocation calls per extra message, a
+/// count, not a time, so a slow or busy machine cannot make it fail.
+@Suite("Allocation-free hot path", .serialized)
+struct AllocationTests {
+    /// Fewer than one allocation per 1,000 extra messages: per-interval work (one record a second) fits, per-message work does not.
+    static let limit = 0.001
+
+    static let shim: String? = {
+        guard let compiler = TestSupport.tool("cc") ?? TestSupport.tool("clang") ?? TestSupport.tool("gcc") else { return nil }
+        let output = TestSupport.temporaryDirectory("malloc-count") + "/malloc_count.so"
+        let source = TestSupport.packageRoot + "/Benchmarks/allocations/malloc_count.c"
+        let built = try? TestSupport.program(compiler, ["-O2", "-shared", "-fPIC", "-o", output, source, "-ldl"])
+        return built?.status == 0 ? output : nil
+    }()
+
+    /// Runs the scenario under the shim; returns the sockbench process's allocation calls and the messages it exchanged.
+    static func count(_ scenario: String, duration: String) throws -> (mallocs: Double, messages: Double) {
+        let shim = try #require(Self.shim, "a C compiler builds the malloc-counting shim")
+        let directory = TestSupport.temporaryDirectory("allocations")
+        let counts = directory + "/counts"
+        // `exec` keeps the shell's pid, so the first line names the sockbench process (not its server child).
+        let command = "echo $$; MALLOC_COUNT_FILE=\(counts) LD_PRELOAD=\(shim) exec \(TestSupport.executable) run \(scenario) "
+            + "--duration \(duration) --no-capture --quiet --out \(directory)/out"
+        let result = try TestSupport.program("/bin/sh", ["-c", command])
+        try #require(result.status == 0, "\(result.stderr)")
+        let pid = try #require(result.stdout.split(separator: "\n").first)
+        let lines = try String(contentsOfFile: counts, encoding: .utf8).split(separator: "\n")
+        let line = try #require(lines.first { $0.contains("pid=\(pid) ") })
+        let mallocs = try #require(Double(line.split(separator: "=").last ?? ""))
+        let run = try #require((try TestSupport.decodeReport(directory + "/out")["runs"] as? [[String: Any]])?.first)
+        let messages = try #require(run["messages"] as? [String: Any])
+        let exchanged = max(messages["received"] as? Double ?? 0, messages["sent"] as? Double ?? 0)
+        return (mallocs, exchanged)
+    }
+
+    @Test("allocations per extra message stay under 1 in 1,000", arguments: [
+        "scenarios/quickstart.yaml", "scenarios/open-loop.yaml", "scenarios/udp-rate.yaml", "scenarios/crr.yaml",
+    ])
+    func flat(_ scenario: String) throws {
+        let short = try Self.count(scenario, duration: "1s")
+        let long = try Self.count(scenario, duration: "3s")
+        let extraMessages = long.messages - short.messages
+        try #require(extraMessages > 10_000, "the longer run exchanged \(extraMessages) more messages")
+        let perMessage = (long.mallocs - short.mallocs) / extraMessages
+        #expect(perMessage < Self.limit,
+                "\(scenario): \(long.mallocs - short.mallocs) more allocations for \(extraMessages) more messages (\(short.mallocs) → \(long.mallocs))")
+    }
+}
