@@ -209,7 +209,10 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
                 try epoll.add(fd, events: Epoll.writable, data: UInt64(index))
             }
         } catch {
-            failConnect(index, ErrorCounts.category(of: error.errno), "\(error)")
+            // connect(2) says EADDRNOTAVAIL when no ephemeral port is free (many connections, or crr's TIME_WAITs).
+            let hint = error.errno == EADDRNOTAVAIL
+                ? " (no free ephemeral port: widen net.ipv4.ip_local_port_range, or let TIME_WAIT sockets be reused with net.ipv4.tcp_tw_reuse)" : ""
+            failConnect(index, ErrorCounts.category(of: error.errno), "\(error)\(hint)")
         }
     }
 
@@ -249,10 +252,6 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     }
 
     private func failConnect(_ index: Int, _ category: ErrorCounts.Category, _ message: String) {
-        var message = message
-        if errno == EADDRNOTAVAIL || message.contains("Cannot assign requested address") {
-            message += " (no free ephemeral port: widen net.ipv4.ip_local_port_range, or let TIME_WAIT sockets be reused with net.ipv4.tcp_tw_reuse)"
-        }
         result.connectionsFailed += 1
         result.record(category, message)
         if connections[index].fd >= 0 { closeConnection(index) }
