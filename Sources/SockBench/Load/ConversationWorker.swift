@@ -1,4 +1,5 @@
 import CSockBenchLinux
+import Foundation
 import Glibc
 
 /// One client thread playing a scripted conversation on each of its TCP connections: connect,
@@ -97,17 +98,12 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         let now = MonotonicClock.now()
         connections[index] = Connection(state: .connecting, started: now, deadline: now + plan.connectTimeout)
         do {
-            let fd = try Socket.open(.tcp, for: plan.target)
-            connections[index].fd = fd
-            try plan.clientOptions.apply(to: fd, ipv6: plan.target.family == .ipv6, at: .beforeConnect)
-            if try Socket.startConnect(fd, to: plan.target) {
-                try watch(index, Epoll.readable, adding: true)
-                connected(index)
-            } else {
-                try watch(index, Epoll.writable, adding: true)
-            }
+            let started = try plan.startTCPConnection()
+            connections[index].fd = started.fd
+            try watch(index, started.connected ? Epoll.readable : Epoll.writable, adding: true)
+            if started.connected { connected(index) }
         } catch {
-            failConnect(index, ErrorCounts.category(of: error.errno), "\(error)")
+            failConnect(index, ErrorCounts.category(of: error.errno), LoadPlan.connectFailure(error))
         }
     }
 
@@ -352,13 +348,9 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
             case 0x22: text += "\\\""
             case 0x5C: text += "\\\\"
             case 0x20...0x7E: text.append(Character(Unicode.Scalar(byte)))
-            default: text += "\\x" + String(byte, radix: 16).leftPadded(to: 2)
+            default: text += String(format: "\\x%02x", byte)
             }
         }
         return text + (bytes.count > 48 ? "…\"" : "\"")
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -10,6 +10,8 @@ protocol LoadWorker: AnyObject, Sendable {
     var result: WorkerResult { get }
     /// Its running counts as the measured window ended (the last interval's figures).
     var totalsAtEnd: IntervalTotals { get }
+    /// Its share of the interval series.
+    var intervals: IntervalRecorder { get }
 }
 
 /// Runs a load: spreads the connections over worker threads, starts them on one shared
@@ -43,19 +45,18 @@ public enum LoadEngine {
         plan.measureStart = now + warmup
         plan.endTime = plan.measureStart + duration
         var workers: [any LoadWorker] = []
-        var recorders: [IntervalRecorder] = []
         for index in 0..<threadCount {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)
             let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength)
-            recorders.append(recorder)
             switch (plan.transport, plan.pattern) {
             case (.tcp, .conversation): workers.append(try ConversationWorker(plan: plan, connections: share, intervals: recorder))
             case (.tcp, _): workers.append(try TCPWorker(plan: plan, connections: share, intervals: recorder))
             case (.udp, _): workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
             }
         }
+        let recorders = workers.map(\.intervals)
         let collector = IntervalCollector(recorders: recorders, plan: plan)
-        if let progress { collector.onRecord = { _, state in progress(state) } }
+        collector.onProgress = progress
         let finished = Finished()
         var threadsStarted: [JoinableThread] = []
         for (index, worker) in workers.enumerated() {

@@ -1,3 +1,6 @@
+import CSockBenchLinux
+import Glibc
+
 /// Everything a worker thread needs to drive its share of the connections; one immutable value,
 /// built from the scenario by `LoadEngine`, with the run's timeline on the monotonic clock.
 public struct LoadPlan: Sendable {
@@ -81,4 +84,27 @@ public struct LoadPlan: Sendable {
     /// True while `now` is inside the measured window (after warm-up, before the end).
     @inline(__always)
     func measuring(_ time: UInt64) -> Bool { time >= measureStart && time <= endTime }
+}
+
+extension LoadPlan {
+    /// A non-blocking TCP socket to the target with the client's options, connecting; `connected`
+    /// when connect finished at once. The socket is closed again if a step fails.
+    func startTCPConnection() throws(SocketError) -> (fd: Int32, connected: Bool) {
+        let fd = try Socket.open(.tcp, for: target)
+        do {
+            try clientOptions.apply(to: fd, ipv6: target.family == .ipv6, at: .beforeConnect)
+            return (fd, try Socket.startConnect(fd, to: target))
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    /// A failed connect in words; connect(2) says EADDRNOTAVAIL when no ephemeral port is free
+    /// (many connections, or connect-per-request's TIME_WAITs).
+    static func connectFailure(_ error: SocketError) -> String {
+        error.errno == EADDRNOTAVAIL
+            ? "\(error) (no free ephemeral port: widen net.ipv4.ip_local_port_range, or let TIME_WAIT sockets be reused with net.ipv4.tcp_tw_reuse)"
+            : "\(error)"
+    }
 }

@@ -190,30 +190,24 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     // MARK: Connecting
 
     private func open(_ index: Int) {
-        let fd: Int32
+        let now = MonotonicClock.now()
+        let started: (fd: Int32, connected: Bool)
         do {
-            fd = try Socket.open(.tcp, for: plan.target)
+            started = try plan.startTCPConnection()
+        } catch {
+            failConnect(index, ErrorCounts.category(of: error.errno), LoadPlan.connectFailure(error))
+            return
+        }
+        connections[index].fd = started.fd
+        connections[index].state = .connecting
+        connections[index].connectStart = now
+        do {
+            try epoll.add(started.fd, events: started.connected ? Epoll.readable : Epoll.writable, data: UInt64(index))
         } catch {
             failConnect(index, ErrorCounts.category(of: error.errno), "\(error)")
             return
         }
-        connections[index].fd = fd
-        connections[index].state = .connecting
-        connections[index].connectStart = MonotonicClock.now()
-        do {
-            try plan.clientOptions.apply(to: fd, ipv6: plan.target.family == .ipv6, at: .beforeConnect)
-            if try Socket.startConnect(fd, to: plan.target) {
-                try epoll.add(fd, events: Epoll.readable, data: UInt64(index))
-                connected(index)
-            } else {
-                try epoll.add(fd, events: Epoll.writable, data: UInt64(index))
-            }
-        } catch {
-            // connect(2) says EADDRNOTAVAIL when no ephemeral port is free (many connections, or crr's TIME_WAITs).
-            let hint = error.errno == EADDRNOTAVAIL
-                ? " (no free ephemeral port: widen net.ipv4.ip_local_port_range, or let TIME_WAIT sockets be reused with net.ipv4.tcp_tw_reuse)" : ""
-            failConnect(index, ErrorCounts.category(of: error.errno), "\(error)\(hint)")
-        }
+        if started.connected { connected(index) }
     }
 
     private func finishConnect(_ index: Int, flags: UInt32) {
@@ -348,14 +342,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         for k in 0..<started {
             let sequence = first + UInt64(k)
             ring[Int(sequence % depth)] = now
-            if let schedule {
-                // Open loop: a message belongs to the window its intended time falls in.
-                let intended = schedule.intended(connection: index, sequence: sequence)
-                if plan.measuring(intended) {
-                    result.messagesSent &+= 1
-                    result.sendLag.record(now &- intended)
-                }
-            } else if plan.measuring(now) {
+            if result.countSend(at: now, intended: schedule?.intended(connection: index, sequence: sequence), in: plan) {
                 result.messagesSent &+= 1
             }
         }

@@ -165,7 +165,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         let ring = index * ringSize
         for _ in 0..<64 {
             let now = MonotonicClock.now()
-            if now >= plan.endTime || (echoes && flow.pointee.sendSequence - flow.pointee.oldestOutstanding >= depth)
+            if now >= plan.endTime || flow.pointee.sendSequence - flow.pointee.oldestOutstanding >= depth
                 || (schedule.map { $0.due(connection: index, at: now) <= flow.pointee.sendSequence } ?? false) {
                 if flow.pointee.wantsWrite { setWriteInterest(index, false) }
                 return
@@ -173,14 +173,8 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
             let sequence = flow.pointee.sendSequence
             Payload.writeUInt64(sequence, datagram, at: 0)
             Payload.writeUInt64(now, datagram, at: Payload.timestampOffset)
-            let sent = Glibc.send(flow.pointee.fd, datagram, size, 0)
-            if sent < 0 {
-                let code = errno
-                if code == EAGAIN || code == ENOBUFS || code == EINTR {
-                    if !flow.pointee.wantsWrite { setWriteInterest(index, true) }
-                } else {
-                    fail(index, code)
-                }
+            if Glibc.send(flow.pointee.fd, datagram, size, 0) < 0 {
+                sendFailed(index)
                 return
             }
             let slot = ring + Int(sequence & UInt64(ringSize - 1))
@@ -190,18 +184,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
             if sequence + 1 - flow.pointee.oldestOutstanding > result.peakInFlight {
                 result.peakInFlight = sequence + 1 - flow.pointee.oldestOutstanding
             }
-            result.udp.sentIncludingWarmup &+= 1
-            var counted = plan.measuring(now)
-            if let schedule {
-                let intended = schedule.intended(connection: index, sequence: sequence)
-                counted = plan.measuring(intended)
-                if counted { result.sendLag.record(now &- intended) }
-            }
-            if counted {
-                result.udp.sent &+= 1
-                result.messagesSent &+= 1
-                result.bytesSent &+= UInt64(size)
-            }
+            countSent(index, sequence: sequence, now: now)
         }
     }
 
@@ -227,33 +210,35 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
             }
             let sent = Int(CSockBenchLinux_sendmmsg(flow.pointee.fd, batchMessages, UInt32(count), 0))
             if sent < 0 {
-                let code = errno
-                if code == EAGAIN || code == ENOBUFS || code == EINTR {
-                    if !flow.pointee.wantsWrite { setWriteInterest(index, true) }
-                } else {
-                    fail(index, code)
-                }
+                sendFailed(index)
                 return
             }
             flow.pointee.sendSequence = first + UInt64(sent)
-            result.udp.sentIncludingWarmup &+= UInt64(sent)
-            for k in 0..<sent {
-                var counted = plan.measuring(now)
-                if let schedule {
-                    let intended = schedule.intended(connection: index, sequence: first + UInt64(k))
-                    counted = plan.measuring(intended)
-                    if counted { result.sendLag.record(now &- intended) }
-                }
-                if counted {
-                    result.udp.sent &+= 1
-                    result.messagesSent &+= 1
-                    result.bytesSent &+= UInt64(size)
-                }
-            }
+            for k in 0..<sent { countSent(index, sequence: first + UInt64(k), now: now) }
             if sent < count {
                 if !flow.pointee.wantsWrite { setWriteInterest(index, true) }
                 return
             }
+        }
+    }
+
+    /// Accounts for one datagram handed to the kernel at `now`.
+    @inline(__always)
+    private func countSent(_ index: Int, sequence: UInt64, now: UInt64) {
+        result.udp.sentIncludingWarmup &+= 1
+        guard result.countSend(at: now, intended: schedule?.intended(connection: index, sequence: sequence), in: plan) else { return }
+        result.udp.sent &+= 1
+        result.messagesSent &+= 1
+        result.bytesSent &+= UInt64(plan.messageSize)
+    }
+
+    /// A send that failed: a full socket waits for writability, anything else ends the flow.
+    private func sendFailed(_ index: Int) {
+        let code = errno
+        if code == EAGAIN || code == ENOBUFS || code == EINTR {
+            if !flows[index].wantsWrite { setWriteInterest(index, true) }
+        } else {
+            fail(index, code)
         }
     }
 

@@ -160,6 +160,16 @@ public struct WorkerResult: Sendable {
         protocolMismatches += other.protocolMismatches.prefix(max(0, Self.keptMismatches - protocolMismatches.count))
     }
 
+    /// Decides whether a message that left at `now` belongs to the measured window: in open loop its
+    /// intended time decides and its lateness is recorded; in closed loop its send time decides.
+    @inline(__always)
+    mutating func countSend(at now: UInt64, intended: UInt64?, in plan: LoadPlan) -> Bool {
+        guard let intended else { return plan.measuring(now) }
+        guard plan.measuring(intended) else { return false }
+        sendLag.record(now &- intended)
+        return true
+    }
+
     /// Counts an error; the first one is kept in words (off the hot path: errors end a connection).
     mutating func record(_ category: ErrorCounts.Category, _ message: @autoclosure () -> String) {
         errors.count(category)

@@ -70,7 +70,8 @@ final class IntervalCollector {
     private var errorsSoFar: UInt64 = 0
     private(set) var records: [IntervalRecord] = []
     private(set) var peakResidentBytes: UInt64 = 0
-    var onRecord: ((IntervalRecord, LoadProgress) -> Void)?
+    /// Called after each interval is emitted (the live progress line).
+    var onProgress: ((LoadProgress) -> Void)?
 
     init(recorders: [IntervalRecorder], plan: LoadPlan) {
         self.recorders = recorders
@@ -140,7 +141,7 @@ final class IntervalCollector {
             soFar.merge(entry.latency)
             errorsSoFar += entry.totals.errors
             let window = plan.endTime - plan.measureStart
-            onRecord?(record, LoadProgress(elapsedNs: end, remainingNs: window - end, messagesPerSecond: record.messagesPerSecond,
+            onProgress?(LoadProgress(elapsedNs: end, remainingNs: window - end, messagesPerSecond: record.messagesPerSecond,
                                            p99SoFarNs: soFar.percentile(99), errors: errorsSoFar))
             nextToEmit += 1
         }

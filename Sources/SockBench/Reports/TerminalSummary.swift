@@ -14,7 +14,12 @@ public enum TerminalSummary {
             if run.pattern == .stream {
                 lines.append("  messages     \(Format.rate(run.throughput.messagesPerSecond))")
             } else if run.latencyNs.count > 0 || run.pattern != .idle {
-                let label = ["connect": "transactions", "conversation": "conversations", "idle": "pings"][run.pattern.rawValue] ?? "round trips"
+                let label = switch run.pattern {
+                case .connect: "transactions"
+                case .conversation: "conversations"
+                case .idle: "pings"
+                case .requestResponse, .stream: "round trips"
+                }
                 lines.append("  \(label.padding(toLength: 13, withPad: " ", startingAt: 0))\(Format.rate(run.throughput.messagesPerSecond))"
                     + (run.throughput.connectionsPerSecond.map { ", \(Format.rate($0)) connections" } ?? ""))
                 if run.latencyNs.count > 0 { lines.append(latencyLine("latency", run.latencyNs)) }
