@@ -15,8 +15,13 @@ struct RunCommand: ParsableCommand {
         Capturing needs CAP_NET_RAW (root). Without it the run goes on without capture and says why, \
         unless the scenario sets capture.required: true.
 
-        Exit codes: 0 ok; 1 bad input (invalid scenario, flag or output folder); 3 the run failed \
-        (server did not start, target unreachable, nothing exchanged).
+        A scenario with `matrix:` runs one variant per combination of values, `repeat:` times each, \
+        interleaved (A B C A B C ...), and the report compares the variants with a statistical verdict. \
+        `thresholds:` are checked on each variant's median; see docs/ci.md.
+
+        Exit codes: 0 ok; 1 bad input (invalid scenario, flag or output folder); 2 a threshold failed; \
+        3 the run failed (server did not start, target unreachable, nothing exchanged). The last line \
+        printed is the verdict.
         """
     )
 
@@ -35,8 +40,14 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not capture packets (the scenario's capture section is ignored).")
     var noCapture = false
 
-    @Flag(name: .long, help: "Print nothing but errors.")
+    @Flag(name: .long, help: "Print nothing but errors (and the verdict when it is not a pass).")
     var quiet = false
+
+    @Option(name: .long, help: ArgumentHelp("Also write the thresholds as JUnit XML to this file.", valueName: "file"))
+    var junit: String?
+
+    @Option(name: .long, help: ArgumentHelp("Append a Markdown summary to this file (e.g. \"$GITHUB_STEP_SUMMARY\").", valueName: "file"))
+    var summary: String?
 
     func run() throws {
         let loaded: Scenario
@@ -65,8 +76,18 @@ struct RunCommand: ParsableCommand {
         let resolved = Runner.resolve(loaded, options: options)
         if !quiet {
             let server = resolved.server.kind == .external ? "external server \(resolved.server.address!)" : "sockbench \(resolved.server.kind.rawValue)"
+            let variants = resolved.runVariants.count
+            let runs = variants * resolved.repetitions
+            let shape = runs > 1 ? "; \(plural(variants, "variant")) × \(plural(resolved.repetitions, "repetition")), interleaved" : ""
             FileHandleOutput.standardOutput("sockbench: running \(resolved.name) against \(server): \(plural(resolved.load.connections, "connection")), "
-                + "\(Quantity.formatDuration(resolved.load.durationNanoseconds)) after \(Quantity.formatDuration(resolved.load.warmupNanoseconds)) warm-up")
+                + "\(Quantity.formatDuration(resolved.load.durationNanoseconds)) after \(Quantity.formatDuration(resolved.load.warmupNanoseconds)) warm-up\(shape)")
+            if runs > 1 {
+                options.runStarted = { start in
+                    if live { FileHandleOutput.standardOutput("\r\u{1B}[K", terminator: "") }
+                    FileHandleOutput.standardOutput("sockbench: run \(start.number)/\(start.total): \(start.variant)"
+                        + (start.repetitions > 1 ? " (repetition \(start.repetition)/\(start.repetitions))" : ""))
+                }
+            }
         }
         let outcome: Runner.Outcome
         do {
@@ -75,17 +96,16 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(code: error.code.rawValue, message: error.message)
         }
         if live { FileHandleOutput.standardOutput("\r\u{1B}[K", terminator: "") }
-        if !quiet {
-            FileHandleOutput.standardOutput(TerminalSummary.render(outcome.report, directory: outcome.directory))
-        } else if let failure = outcome.report.failure {
-            FileHandleOutput.standardError("sockbench: run failed: \(failure)")
+        let report = outcome.report
+        if !quiet { FileHandleOutput.standardOutput(TerminalSummary.render(report, directory: outcome.directory)) }
+        if let reason = report.runs.lazy.compactMap({ $0.capture?.status == .unavailable ? $0.capture?.details.reason : nil }).first {
+            FileHandleOutput.standardError("sockbench: warning: no packet capture: \(reason)")
         }
-        for run in outcome.report.runs {
-            if let capture = run.capture, capture.status == .unavailable, let reason = capture.details.reason {
-                FileHandleOutput.standardError("sockbench: warning: no packet capture: \(reason)")
-            }
-        }
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        let verdict = GateVerdict(report: report)
+        try CIOutputs.write(junit: junit, summary: summary, name: "sockbench run \(report.scenario.name)", verdict: verdict,
+                            markdown: CISummary.render(report: report, reportPath: outcome.directory + "/report.md"))
+        CIOutputs.printVerdict(verdict, quiet: quiet)
+        if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }
     }
 
     /// This binary, which `run` starts again as `sockbench serve` for reference servers.

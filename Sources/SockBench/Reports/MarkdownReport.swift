@@ -9,6 +9,12 @@ public enum MarkdownReport {
         if !report.scenario.description.isEmpty { out += [report.scenario.description, ""] }
         out.append("Generated \(report.generatedAt) by sockbench \(report.tool.version) from `\(report.scenario.source)`. Status: **\(report.status)**.")
         if let failure = report.failure { out += ["", "> Run failed: \(failure)"] }
+        if let matrix = report.matrix {
+            out += ["", "Ran \(plural(matrix.variants.count, "variant")) × \(plural(matrix.repetitions, "repetition")), interleaved "
+                + "(every repetition runs each variant in turn, so drift on the machine hits all of them alike)."]
+        }
+        if let results = report.thresholds, !results.isEmpty { out += ["", thresholdSection(results)] }
+        if let comparison = report.comparison { out += ["", comparisonSection(comparison)] }
         for run in report.runs { out += ["", render(run)] }
         out += ["", "## Environment", "", "| | |", "|---|---|"]
         let env = report.environment
@@ -23,7 +29,8 @@ public enum MarkdownReport {
 
     static func render(_ run: RunResult) -> String {
         var out: [String] = []
-        let heading = run.variant == "default" ? "## Run" : "## Run: \(run.variant)"
+        var heading = run.variant == "default" ? "## Run" : "## Run: \(run.variant)"
+        if let repetition = run.repetition { heading += " (repetition \(repetition))" }
         out += [heading, ""]
         var shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
         if let direction = run.direction { shape += " (\(direction.rawValue))" }

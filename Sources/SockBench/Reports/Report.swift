@@ -13,7 +13,25 @@ public struct Report: Codable, Sendable {
     public var failure: String?
     public var environment: EnvironmentInfo
     public var scenario: ScenarioRecord
+    /// Every run, in the order they ran (a matrix interleaves variants across repetitions).
     public var runs: [RunResult]
+    /// The matrix and repetitions the runs come from (absent for a single run).
+    public var matrix: MatrixRecord?
+    /// Variants (or repetitions) side by side with a statistical verdict (absent for a single run).
+    public var comparison: Comparison?
+    /// The scenario's thresholds, evaluated on each variant's median over its repetitions.
+    public var thresholds: [ThresholdResult]?
+
+    public struct MatrixRecord: Codable, Sendable {
+        public var keys: [String]
+        public var variants: [String]
+        public var repetitions: Int
+        /// How the runs were ordered; always interleaved (A B C A B C ...), so drift hits every variant alike.
+        public var order = "interleaved"
+    }
+
+    /// True when no threshold failed (and when there are none).
+    public var thresholdsPassed: Bool { thresholds?.allSatisfy(\.passed) ?? true }
 
     public struct ToolInfo: Codable, Sendable {
         public var name = "sockbench"
@@ -27,7 +45,12 @@ public enum SockBenchVersion {
 
 /// One measured run (one variant; matrices add more).
 public struct RunResult: Codable, Sendable {
+    /// The matrix settings in words (`tcp_nodelay=true, message_size=64`), or `default`.
     public var variant = "default"
+    /// The matrix values this run used, in matrix order.
+    public var settings: [ScenarioMatrix.Setting]?
+    /// 1-based, when the scenario repeats its runs.
+    public var repetition: Int?
     public var target: String
     public var server: ServerRecord
     public var transport: Socket.Transport

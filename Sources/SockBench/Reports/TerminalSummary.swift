@@ -4,7 +4,9 @@ import Foundation
 public enum TerminalSummary {
     public static func render(_ report: Report, directory: String) -> String {
         var lines: [String] = []
-        for run in report.runs {
+        // Several runs (a matrix or repetitions) print their comparison; each run is in report.md.
+        if report.runs.count > 1, let comparison = report.comparison { lines += comparisonLines(comparison, name: report.scenario.name) }
+        for run in report.runs where report.runs.count == 1 {
             let shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
             // Connect and conversation open a connection per transaction: say how many at a time and how many in all.
             let connections = run.pattern == .connect || run.pattern == .conversation
@@ -63,10 +65,43 @@ public enum TerminalSummary {
             lines.append(cpu)
         }
         if let failure = report.failure { lines.append("run failed: \(failure)") }
-        var files = ["report.json", "report.md", "intervals.csv"]
-        if report.runs.contains(where: { $0.capture?.details.file != nil }) { files.append("capture.pcap") }
+        if let results = report.thresholds {
+            for result in results { lines.append("  threshold    \(result.passed ? "pass" : "FAIL") \(result.expression)\(report.runs.count > 1 ? " [\(result.variant)]" : ""): \(result.message)") }
+        }
+        var files = ["report.json", "report.md", "report.html", "summary.md", "intervals.csv"]
+        let captures = report.runs.compactMap { $0.capture?.details.file }
+        if let first = captures.first { files.append(captures.count > 1 ? "capture-*.pcap" : first) }
         lines.append("reports: " + files.map { "\(directory)/\($0)" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
+    }
+
+    /// Per group, the headline metrics with each variant's median, change and verdict.
+    static func comparisonLines(_ comparison: Comparison, name: String) -> [String] {
+        let samples = comparison.groups.first?.metrics.first?.cells.first?.summary.n ?? 0
+        var lines = ["\(name): comparing \(comparison.compared), median of \(plural(samples, "repetition")) "
+            + "(Mann-Whitney U, different at p < \(comparison.alpha))"]
+        let headline = ["throughput.messages_per_second", "throughput.bytes_per_second_received", "latency.p50", "latency.p99",
+                        "errors.total", "capture.segments_per_message.client_to_server"]
+        for group in comparison.groups {
+            if !group.name.isEmpty { lines.append("  \(group.name)") }
+            for row in group.metrics where headline.contains(row.metric) {
+                guard let metric = ReportMetric.named(row.metric) else { continue }
+                let cells = row.cells.map { cell in
+                    var text = "\(cell.variant) \(metric.format(cell.summary.median))"
+                    if let delta = cell.deltaPercent, cell.verdict != .baseline { text += String(format: " %+.1f%%", delta) }
+                    switch cell.verdict {
+                    case .baseline: break
+                    case .noSignificantDifference: text += " ≈"
+                    default: text += " \(cell.verdict.rawValue)"
+                    }
+                    return text
+                }
+                lines.append("    \(row.metric.padding(toLength: 46, withPad: " ", startingAt: 0)) \(cells.joined(separator: " | "))")
+            }
+            if let ranking = group.ranking, ranking.count > 1 { lines.append("    best by \(group.rankedBy ?? ""): \(ranking[0])") }
+        }
+        lines += comparison.notes.map { "  note: \($0)" }
+        return lines
     }
 
     static func latencyLine(_ label: String, _ l: LatencySummary) -> String {

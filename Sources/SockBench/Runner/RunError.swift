@@ -6,6 +6,9 @@ public struct RunError: Error, CustomStringConvertible, Sendable {
         case runFailed = 3
     }
 
+    /// The exit code for a threshold or baseline check that failed (the run itself worked).
+    public static let thresholdFailed: Int32 = 2
+
     public let code: Code
     public let message: String
 

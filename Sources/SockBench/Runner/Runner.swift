@@ -18,6 +18,8 @@ public enum Runner {
         public var executable: String
         /// Called once per interval while the load runs (the live progress line).
         public var progress: (@Sendable (LoadProgress) -> Void)?
+        /// Called as each run of a matrix or repetition starts.
+        public var runStarted: (@Sendable (RunStart) -> Void)?
 
         public init(outputDirectory: String? = nil, target: SocketAddress? = nil, duration: UInt64? = nil,
                     capture: Bool = true, executable: String) {
@@ -27,13 +29,23 @@ public enum Runner {
             self.capture = capture
             self.executable = executable
             progress = nil
+            runStarted = nil
         }
+    }
+
+    /// Which run of how many is starting.
+    public struct RunStart: Sendable {
+        public var number: Int
+        public var total: Int
+        public var variant: String
+        public var repetition: Int
+        public var repetitions: Int
     }
 
     public struct Outcome: Sendable {
         public var report: Report
         public var directory: String
-        /// 0 when the run measured what it set out to, 3 when it failed.
+        /// 0 when the run measured what it set out to, 2 when a threshold failed, 3 when a run failed.
         public var exitCode: Int32
     }
 
@@ -53,6 +65,8 @@ public enum Runner {
         return resolved
     }
 
+    /// Runs every variant of the scenario, interleaved across its repetitions (A B A B, so drift on a
+    /// shared machine hits every variant alike), and writes one report for all of them.
     public static func run(_ original: Scenario, options: Options) throws(RunError) -> Outcome {
         let scenario = resolve(original, options: options)
         let started = Date()
@@ -62,11 +76,59 @@ public enum Runner {
         } catch {
             throw RunError(.badInput, "\(error)")
         }
-        // Before the server starts, so it inherits the raised descriptor limit.
-        if let limit = ProcessResources.checkCapacity(connections: scenario.load.connections, transport: scenario.transport) {
+        let variants = scenario.runVariants.map { variant in
+            var resolved = variant
+            resolved.scenario = resolve(variant.scenario, options: options)
+            return resolved
+        }
+        // Before any server starts, so servers inherit the raised descriptor limit.
+        let connections = variants.map(\.scenario.load.connections).max() ?? 1
+        if let limit = ProcessResources.checkCapacity(connections: connections, transport: scenario.transport) {
             throw RunError(.runFailed, limit)
         }
+        let total = variants.count * scenario.repetitions
+        var runs: [RunResult] = []
+        var failure: String?
+        runLoop: for repetition in 1...scenario.repetitions {
+            for (index, variant) in variants.enumerated() {
+                options.runStarted?(RunStart(number: runs.count + 1, total: total, variant: variant.name,
+                                             repetition: repetition, repetitions: scenario.repetitions))
+                let captureFile = total > 1 ? "capture-\(index + 1)-\(repetition).pcap" : "capture.pcap"
+                var run = try measure(variant.scenario, options: options, captureFile: directory + "/" + captureFile)
+                if !variant.settings.isEmpty {
+                    run.variant = variant.name
+                    run.settings = variant.settings
+                }
+                if scenario.repetitions > 1 { run.repetition = repetition }
+                runs.append(run)
+                if let reason = failureReason(run) {
+                    failure = total > 1 ? "\(variant.name) (repetition \(repetition)): \(reason)" : reason
+                    break runLoop
+                }
+            }
+        }
+        let report = makeReport(scenario, runs: runs, failure: failure, started: started)
+        try write(report, to: directory)
+        let code: Int32 = failure != nil ? RunError.Code.runFailed.rawValue : report.thresholdsPassed ? 0 : RunError.thresholdFailed
+        return Outcome(report: report, directory: directory, exitCode: code)
+    }
 
+    static func makeReport(_ scenario: Scenario, runs: [RunResult], failure: String?, started: Date) -> Report {
+        var report = Report(generatedAt: ISO8601DateFormatter().string(from: started), status: failure == nil ? "ok" : "failed",
+                            failure: failure, environment: .current(), scenario: ScenarioRecord(scenario), runs: runs)
+        let keys = scenario.matrix?.keys ?? []
+        if runs.count > 1 || !keys.isEmpty {
+            report.matrix = Report.MatrixRecord(keys: keys, variants: scenario.runVariants.map(\.name), repetitions: scenario.repetitions)
+            report.comparison = Comparison(runs: runs, matrixKeys: keys)
+        }
+        if !scenario.thresholds.isEmpty {
+            report.thresholds = ThresholdResult.evaluate(scenario.thresholds, runs: runs)
+        }
+        return report
+    }
+
+    /// One run of one variant: server, capture, load, and the figures they produced.
+    static func measure(_ scenario: Scenario, options: Options, captureFile: String) throws(RunError) -> RunResult {
         var server: ServerProcess?
         let target: SocketAddress
         let configuration = serverConfiguration(scenario)
@@ -83,7 +145,7 @@ public enum Runner {
 
         let capture: CaptureStart
         do throws(CaptureError) {
-            capture = try startCapture(scenario, target: target, directory: directory)
+            capture = try startCapture(scenario, target: target, filePath: captureFile)
         } catch {
             _ = server?.stop()
             throw RunError(.runFailed, "capture is required (capture.required: true) but could not start: \(error.message)")
@@ -111,11 +173,7 @@ public enum Runner {
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
         run.tcpInfo = load.result.tcpInfo.summary
-        let failure = failureReason(run, target: target)
-        let report = Report(generatedAt: ISO8601DateFormatter().string(from: started), status: failure == nil ? "ok" : "failed",
-                            failure: failure, environment: .current(), scenario: ScenarioRecord(scenario), runs: [run])
-        try write(report, to: directory)
-        return Outcome(report: report, directory: directory, exitCode: failure == nil ? 0 : RunError.Code.runFailed.rawValue)
+        return run
     }
 
     /// A capture under way, or the record of why there is none.
@@ -134,14 +192,14 @@ public enum Runner {
 
     /// Starts capturing the run's traffic (before the first connection), or says why not.
     /// Throws only when the scenario requires capture.
-    static func startCapture(_ scenario: Scenario, target: SocketAddress, directory: String) throws(CaptureError) -> CaptureStart {
+    static func startCapture(_ scenario: Scenario, target: SocketAddress, filePath: String) throws(CaptureError) -> CaptureStart {
         let spec = scenario.capture
         guard spec.enabled else { return .skipped(.notCaptured(.disabled, reason: "capture is turned off (capture.enabled: false or --no-capture)")) }
         let interface = spec.effectiveInterface(for: target)
         let settings = CaptureSession.Settings(
             spec: spec, interface: interface,
             filter: CaptureSession.filter(transport: scenario.transport, port: target.port),
-            filePath: directory + "/capture.pcap",
+            filePath: filePath,
             analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)))
         do {
             return .capturing(try CaptureSession.start(settings))
@@ -250,7 +308,8 @@ public enum Runner {
     }
 
     /// A run fails when it could not measure at all: no connection, or no answer to any request.
-    static func failureReason(_ run: RunResult, target: SocketAddress) -> String? {
+    static func failureReason(_ run: RunResult) -> String? {
+        let target = run.target
         let why = run.firstError.map { ": \($0)" } ?? ""
         if run.connections.established == 0 {
             return "no connection to \(target) could be established (\(run.connections.failed) of \(run.connections.requested) failed)\(why)"
@@ -268,6 +327,8 @@ public enum Runner {
             try AtomicFile.write(json + Data("\n".utf8), to: directory + "/report.json")
             try AtomicFile.write(Data(MarkdownReport.render(report).utf8), to: directory + "/report.md")
             try AtomicFile.write(Data(IntervalCSV.render(report).utf8), to: directory + "/intervals.csv")
+            try AtomicFile.write(Data(HTMLReport.render(report).utf8), to: directory + "/report.html")
+            try AtomicFile.write(Data(CISummary.render(report: report, reportPath: directory + "/report.md").utf8), to: directory + "/summary.md")
         } catch let error as AtomicFile.WriteError {
             throw RunError(.runFailed, "\(error)")
         } catch {

@@ -11,6 +11,12 @@ public struct Scenario: Sendable, Equatable {
     public var conversation: [ConversationStep]
     /// The file the scenario came from, for messages.
     public var sourcePath: String
+    /// `matrix:`: the variants a run expands to (nil: the scenario runs as it is).
+    public var matrix: ScenarioMatrix?
+    /// `repeat:`: how many times each variant runs, interleaved (A B A B, not A A B B).
+    public var repetitions = 1
+    /// `thresholds:`: conditions every variant's figures must meet, else exit code 2.
+    public var thresholds: [Threshold] = []
 
     public init(name: String, description: String = "", server: ServerSpec, client: ClientSpec = ClientSpec(),
                 load: LoadSpec = LoadSpec(), capture: CaptureSpec = CaptureSpec(), conversation: [ConversationStep] = [],

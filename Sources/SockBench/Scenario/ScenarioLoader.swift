@@ -4,7 +4,7 @@ import Yams
 /// Reads a scenario from YAML or JSON (JSON is read by the same YAML parser, so its errors
 /// carry line and column too), checks every key and value, and fills in defaults.
 public enum ScenarioLoader {
-    static let topKeys = ["name", "description", "server", "client", "load", "capture", "conversation"]
+    static let topKeys = ["name", "description", "server", "client", "load", "capture", "conversation", "matrix", "repeat", "thresholds"]
     static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
                            "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
@@ -47,6 +47,23 @@ public enum ScenarioLoader {
     static func scenario(from root: Node, path: String) throws(ScenarioError) -> Scenario {
         let top = try ScenarioDocument(file: path, path: "", node: root)
         try top.checkKeys(allowed: topKeys)
+        let thresholds = try thresholdList(top)
+        let repetitions = try top.integer("repeat", in: 1...100) ?? 1
+        var scenario: Scenario
+        if let matrixNode = top["matrix"] {
+            let matrix = try expandMatrix(matrixNode, root: root, path: path)
+            scenario = matrix.variants[0].scenario
+            scenario.matrix = matrix
+        } else {
+            scenario = try singleScenario(top, path: path)
+        }
+        scenario.repetitions = repetitions
+        scenario.thresholds = thresholds
+        return scenario
+    }
+
+    /// One complete scenario from a document with any matrix already applied.
+    static func singleScenario(_ top: ScenarioDocument, path: String) throws(ScenarioError) -> Scenario {
         guard let name = try top.string("name") else { throw top.missing("name", "a short name for the scenario") }
         guard !name.trimmingWhitespace().isEmpty else { throw top.error("name", at: top["name"], "must not be empty") }
         guard let serverNode = top["server"] else { throw top.missing("server", "a mapping with at least 'kind'") }

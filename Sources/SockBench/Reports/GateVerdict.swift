@@ -1,0 +1,44 @@
+/// The outcome of a run or check as CI sees it: the exit code and the one line printed last,
+/// so a CI log shows at a glance what happened.
+public struct GateVerdict: Sendable {
+    public var exitCode: Int32
+    public var line: String
+    public var cases: [CheckCase]
+
+    public init(report: Report, check: BaselineCheck? = nil) {
+        cases = CheckCase.thresholds(report) + (check?.cases ?? [])
+        let failed = cases.filter { $0.outcome == .failed }
+        let skipped = cases.filter { $0.outcome == .skipped }.count
+        let improved = check?.results.filter { $0.outcome == .improved }.count ?? 0
+        if let failure = report.failure {
+            exitCode = RunError.Code.runFailed.rawValue
+            line = "FAILED (exit 3): \(report.scenario.name): \(failure)"
+        } else if let first = failed.first {
+            exitCode = RunError.thresholdFailed
+            line = "FAIL (exit 2): \(failed.count) of \(plural(cases.count, "check")) failed; first: \(first.name): \(first.message)"
+        } else if cases.isEmpty {
+            exitCode = 0
+            line = "OK: \(report.scenario.name) measured, \(plural(report.runs.count, "run")); no thresholds or baseline to check"
+        } else {
+            exitCode = 0
+            var extras: [String] = []
+            if improved > 0 { extras.append("\(improved) improved") }
+            if skipped > 0 { extras.append("\(skipped) inconclusive (too few repetitions)") }
+            line = "PASS: \(cases.count - skipped) of \(plural(cases.count, "check")) passed" + (extras.isEmpty ? "" : " (\(extras.joined(separator: ", ")))")
+        }
+    }
+}
+
+/// The Markdown a CI job appends to `$GITHUB_STEP_SUMMARY`: verdict first, then the tables behind it.
+public enum CISummary {
+    public static func render(report: Report, check: BaselineCheck? = nil, reportPath: String? = nil) -> String {
+        let verdict = GateVerdict(report: report, check: check)
+        let mark = verdict.exitCode == 0 ? "✅" : "❌"
+        var out = ["## \(mark) sockbench \(report.scenario.name)", "", "`\(verdict.line)`"]
+        if let results = report.thresholds, !results.isEmpty { out += ["", "#" + MarkdownReport.thresholdSection(results)] }
+        if let check { out += ["", "#" + MarkdownReport.baselineSection(check)] }
+        if let comparison = report.comparison { out += ["", MarkdownReport.comparisonSection(comparison, heading: "### Comparison")] }
+        if let reportPath { out += ["", "Full report: `\(reportPath)`"] }
+        return out.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+
+/// Renders `report.html`: one self-contained page (inline CSS and SVG, no network, no fonts, no
+/// script libraries) with the charts a reader wants beside the tables: the latency percentile
+/// spectrum, throughput and p99 over time, the variants with their spread, and the packet evidence.
+public enum HTMLReport {
+    public static func render(_ report: Report) -> String {
+        var body: [String] = []
+        body.append("<h1>sockbench report: \(e(report.scenario.name))</h1>")
+        if !report.scenario.description.isEmpty { body.append("<p class=\"description\">\(e(report.scenario.description))</p>") }
+        let verdict = GateVerdict(report: report)
+        body.append("<p class=\"verdict \(verdict.exitCode == 0 ? "pass" : "fail")\">\(e(verdict.line))</p>")
+        body.append("<p class=\"meta\">Generated \(e(report.generatedAt)) by sockbench \(e(report.tool.version)) from <code>\(e(report.scenario.source))</code> "
+            + "on \(e(report.environment.host)) (\(e(report.environment.kernel)), \(report.environment.cpus) CPUs).</p>")
+        if let failure = report.failure { body.append("<p class=\"fail\">Run failed: \(e(failure))</p>") }
+        if let results = report.thresholds, !results.isEmpty { body.append(thresholdTable(results)) }
+        if let comparison = report.comparison { body.append(comparisonTables(comparison)) }
+        body.append("<h2>Latency</h2>")
+        body.append(spectrumChart(report.runs))
+        body.append("<h2>Over time</h2>")
+        body.append(intervalChart(report.runs, id: "throughput-over-time", title: "Throughput per interval", label: "messages per second",
+                                  value: { $0.messagesPerSecond }, format: { Format.grouped($0) }))
+        body.append(intervalChart(report.runs, id: "p99-over-time", title: "p99 latency per interval", label: "p99 latency",
+                                  value: { Double($0.latencyNs.p99) }, format: { Format.latency($0) }))
+        body.append("<h2>Variants</h2>")
+        body.append(spreadCharts(report.runs, metrics: ["throughput.messages_per_second", "latency.p99"], prefix: "variants"))
+        body.append("<h2>Packet evidence</h2>")
+        let captured = report.runs.contains { $0.capture?.analysis != nil }
+        if captured {
+            body.append(spreadCharts(report.runs, metrics: ["capture.segments_per_message.client_to_server",
+                                                           "capture.segments_per_message.server_to_client",
+                                                           "capture.handshake_rtt.p50", "capture.retransmissions"], prefix: "capture"))
+        } else {
+            let reason = report.runs.first?.capture?.details.reason ?? "the report has no capture"
+            body.append("<p class=\"note\">No packet evidence: \(e(reason)).</p>")
+        }
+        body.append(runTable(report.runs))
+        return page(title: "sockbench \(report.scenario.name)", body: body.joined(separator: "\n"))
+    }
+
+    static func page(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(e(title))</title>
+        <style>
+        body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+        h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+        table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
+        th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; } th:first-child, td:first-child { text-align: left; }
+        th { background: #f4f4f4; }
+        .verdict { font-weight: bold; padding: .5em .8em; border-radius: 4px; }
+        .pass { background: #e6f4ea; color: #1e6b34; } .fail { background: #fde8e8; color: #9b1c1c; }
+        .better { color: #1e6b34; font-weight: bold; } .worse { color: #9b1c1c; font-weight: bold; }
+        .meta, .note { color: #555; }
+        svg.chart { width: 100%; max-width: 760px; height: auto; display: block; margin: 1em 0; background: #fff; }
+        svg .grid { stroke: #e5e5e5; } svg .plot { stroke: #999; }
+        svg text { font-size: 12px; fill: #333; } svg .chart-title { font-size: 14px; font-weight: bold; }
+        </style>
+        </head>
+        <body>
+        \(body)
+        <script>
+        // Records each chart's laid-out size (data-rendered="WxH"): what the headless-browser test reads.
+        document.querySelectorAll("svg.chart").forEach(function (chart) {
+          var box = chart.getBoundingClientRect();
+          chart.setAttribute("data-rendered", Math.round(box.width) + "x" + Math.round(box.height));
+        });
+        </script>
+        </body>
+        </html>
+
+        """
+    }
+
+    /// The runs of each variant, in the order variants first ran.
+    static func variants(_ runs: [RunResult]) -> [(name: String, runs: [RunResult])] {
+        var order: [String] = []
+        for run in runs where !order.contains(run.variant) { order.append(run.variant) }
+        return order.map { name in (name, runs.filter { $0.variant == name }) }
+    }
+
+    /// Latency against percentile on a log axis (HdrHistogram's percentile distribution plot),
+    /// one line per variant from its repetitions' histograms merged, uncorrected figures dashed.
+    static func spectrumChart(_ runs: [RunResult]) -> String {
+        let maxNines = 5.0
+        var series: [SVGChart.Series] = []
+        for (name, variantRuns) in variants(runs) {
+            for (label, dashed, pick) in [("", false, { (run: RunResult) in run.latencyNs as LatencySummary? }),
+                                          (" (uncorrected)", true, { (run: RunResult) in run.latencyUncorrectedNs })] {
+                var merged = LatencyHistogram()
+                for run in variantRuns {
+                    guard let summary = pick(run), summary.count > 0, let histogram = try? HistogramCodec.decode(summary.histogram) else { continue }
+                    merged.merge(histogram)
+                }
+                guard merged.count > 0 else { continue }
+                // Eight points per decade of 1/(1-p), up to 99.999%.
+                let points = stride(from: 0.0, through: maxNines, by: 0.125).map { nines -> (x: Double, y: Double) in
+                    let percentile = 100 * (1 - pow(10, -nines))
+                    return (nines, Double(merged.percentile(percentile)))
+                }
+                series.append(SVGChart.Series(name: name + label, points: points, dashed: dashed))
+            }
+        }
+        guard !series.isEmpty else { return "<p class=\"note\">No latency was recorded.</p>" }
+        let maximum = series.flatMap(\.points).map(\.y).max() ?? 1
+        let x = SVGChart.Axis(label: "percentile (log scale of 1/(1-p))",
+                              ticks: [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")], range: 0...maxNines)
+        return SVGChart.lines(id: "latency-spectrum", title: "Latency by percentile", x: x,
+                              y: SVGChart.linearAxis(label: "latency", maximum: maximum) { Format.latency($0) }, series: series)
+    }
+
+    /// An interval figure over the measured window, one line per variant (its first repetition).
+    static func intervalChart(_ runs: [RunResult], id: String, title: String, label: String,
+                              value: (IntervalRecord) -> Double, format: @escaping (Double) -> String) -> String {
+        let series = variants(runs).compactMap { name, variantRuns -> SVGChart.Series? in
+            guard let intervals = variantRuns.first?.intervals, !intervals.isEmpty else { return nil }
+            return SVGChart.Series(name: name, points: [(0, value(intervals[0]))] + intervals.map { ($0.endS, value($0)) })
+        }
+        guard !series.isEmpty else { return "<p class=\"note\">No interval series in this report.</p>" }
+        let end = series.flatMap(\.points).map(\.x).max() ?? 1
+        let x = SVGChart.linearAxis(label: "seconds into the measured window", maximum: end) { String(format: "%.1f s", $0) }
+        let maximum = series.flatMap(\.points).map(\.y).max() ?? 1
+        return SVGChart.lines(id: id, title: title, x: x, y: SVGChart.linearAxis(label: label, maximum: maximum, format: format), series: series)
+    }
+
+    /// One spread chart per metric: each variant's median and range over its repetitions.
+    static func spreadCharts(_ runs: [RunResult], metrics: [String], prefix: String) -> String {
+        var out: [String] = []
+        for name in metrics {
+            guard let metric = ReportMetric.named(name) else { continue }
+            let rows = variants(runs).compactMap { variant, variantRuns -> (label: String, summary: SampleSummary)? in
+                SampleSummary(variantRuns.compactMap(metric.value)).map { (variant, $0) }
+            }
+            guard !rows.isEmpty else { continue }
+            let id = "\(prefix)-" + name.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-")
+            out.append(SVGChart.spread(id: id, title: "\(metric.summary) (\(metric.name)): median and range", axisLabel: metric.name,
+                                       rows: rows, format: metric.format))
+        }
+        return out.isEmpty ? "<p class=\"note\">No figures to compare.</p>" : out.joined(separator: "\n")
+    }
+
+    static func thresholdTable(_ results: [ThresholdResult]) -> String {
+        var out = "<h2>Thresholds</h2>\n<table><tr><th>threshold</th><th>variant</th><th>measured</th><th>result</th></tr>\n"
+        for result in results {
+            out += "<tr><td><code>\(e(result.expression))</code></td><td>\(e(result.variant))</td><td>\(e(result.message))</td>"
+                + "<td class=\"\(result.passed ? "pass" : "fail")\">\(result.passed ? "pass" : "FAIL")</td></tr>\n"
+        }
+        return out + "</table>"
+    }
+
+    static func comparisonTables(_ comparison: Comparison) -> String {
+        var out = "<h2>Comparison</h2>\n<p>Compared: <code>\(e(comparison.compared))</code>. Median [min–max] over the repetitions; change against the "
+            + "group's first variant; verdict by \(e(comparison.method)) at p &lt; \(comparison.alpha).</p>\n"
+        for note in comparison.notes { out += "<p class=\"note\">\(e(note))</p>\n" }
+        for group in comparison.groups {
+            if !group.name.isEmpty { out += "<h3>\(e(group.name))</h3>\n" }
+            if let ranking = group.ranking, let by = group.rankedBy {
+                out += "<p>Ranking by <code>\(e(by))</code>: " + ranking.enumerated().map { "\($0 + 1). \(e($1))" }.joined(separator: " · ") + "</p>\n"
+            }
+            let variants = group.metrics.first?.cells.map(\.variant) ?? []
+            out += "<table><tr><th>metric</th>" + variants.enumerated().map { "<th>\(e($1))\($0 == 0 ? " (baseline)" : "")</th>" }.joined() + "</tr>\n"
+            for row in group.metrics {
+                guard let metric = ReportMetric.named(row.metric) else { continue }
+                out += "<tr><td>\(e(row.metric))</td>"
+                for variant in variants {
+                    guard let cell = row.cells.first(where: { $0.variant == variant }) else { out += "<td>n/a</td>"; continue }
+                    let text = MarkdownReport.cellText(cell, metric: metric).replacingOccurrences(of: "**", with: "")
+                    let style = cell.verdict == .better ? " class=\"better\"" : cell.verdict == .worse ? " class=\"worse\"" : ""
+                    out += "<td\(style)>\(e(text))</td>"
+                }
+                out += "</tr>\n"
+            }
+            out += "</table>\n"
+        }
+        return out
+    }
+
+    static func runTable(_ runs: [RunResult]) -> String {
+        var out = "<h2>Runs</h2>\n<table><tr><th>variant</th><th>repetition</th><th>messages/s</th><th>p50</th><th>p99</th><th>errors</th>"
+            + "<th>segments/message →</th></tr>\n"
+        for run in runs {
+            let segments = run.capture?.analysis?.tcp?.segmentsPerMessage.map { String(format: "%.2f", $0.clientToServer) } ?? "n/a"
+            out += "<tr><td>\(e(run.variant))</td><td>\(run.repetition.map(String.init) ?? "1")</td><td>\(Format.rate(run.throughput.messagesPerSecond))</td>"
+                + "<td>\(Format.latency(run.latencyNs.p50))</td><td>\(Format.latency(run.latencyNs.p99))</td><td>\(run.errors.total)</td><td>\(segments)</td></tr>\n"
+        }
+        return out + "</table>\n<p class=\"note\">Every figure, per run, is in report.json and report.md beside this file.</p>"
+    }
+
+    static func e(_ text: String) -> String { SVGChart.escape(text) }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+extension MarkdownReport {
+    /// Variants side by side, one table per group: median [min–max], change against the baseline and the verdict.
+    public static func comparisonSection(_ comparison: Comparison, heading: String = "## Comparison") -> String {
+        var out = [heading, ""]
+        let samples = comparison.groups.first?.metrics.first?.cells.first?.summary.n ?? 0
+        out.append("Compared: `\(comparison.compared)`. Each cell is the median over \(plural(samples, "sample")) with the range "
+            + "[min–max]; the change is against the group's first variant (the baseline). Verdict: \(comparison.method), "
+            + "a difference is called at p < \(comparison.alpha); otherwise *no significant difference*.")
+        for note in comparison.notes { out += ["", "> \(note)"] }
+        for group in comparison.groups {
+            if !group.name.isEmpty { out += ["", "### \(group.name)"] }
+            if let ranking = group.ranking, let metric = group.rankedBy.flatMap(ReportMetric.named) {
+                let row = group.metrics.first { $0.metric == metric.name }
+                let ranked = ranking.enumerated().map { index, variant in
+                    let median = row?.cells.first { $0.variant == variant }.map { metric.format($0.summary.median) } ?? ""
+                    return "\(index + 1). \(variant) (\(median))"
+                }
+                out += ["", "Ranking by \(metric.name): " + ranked.joined(separator: " · ")]
+            }
+            let variants = group.metrics.first?.cells.map(\.variant) ?? []
+            out += ["", "| metric | " + variants.enumerated().map { $0 == 0 ? "\($1) (baseline)" : $1 }.joined(separator: " | ") + " |",
+                    "|---|" + String(repeating: "---|", count: variants.count)]
+            for row in group.metrics {
+                guard let metric = ReportMetric.named(row.metric) else { continue }
+                let cells = variants.map { variant in row.cells.first { $0.variant == variant }.map { cellText($0, metric: metric) } ?? "n/a" }
+                out.append("| \(row.metric) | " + cells.joined(separator: " | ") + " |")
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func cellText(_ cell: Comparison.Cell, metric: ReportMetric) -> String {
+        let s = cell.summary
+        var text = metric.format(s.median) + (s.n > 1 ? " [\(metric.format(s.min))–\(metric.format(s.max))]" : "")
+        guard cell.verdict != .baseline else { return text }
+        if let delta = cell.deltaPercent { text += String(format: " %+.1f%%", delta) }
+        switch cell.verdict {
+        case .better, .worse, .higher, .lower: text += " **\(cell.verdict.rawValue)**"
+        case .noSignificantDifference: text += " ≈"
+        case .inconclusive: text += " (n too small)"
+        case .baseline: break
+        }
+        if let p = cell.pValue { text += String(format: " p=%.3g", p) }
+        return text
+    }
+
+    /// The thresholds, one row per threshold and variant.
+    public static func thresholdSection(_ results: [ThresholdResult]) -> String {
+        let failed = results.filter { !$0.passed }.count
+        var out = ["## Thresholds", "", failed == 0 ? "All \(results.count) met." : "**\(failed) of \(results.count) failed.**", "",
+                   "| threshold | variant | measured | result |", "|---|---|---|---|"]
+        for result in results {
+            out.append("| `\(result.expression)` | \(result.variant) | \(result.message) | \(result.passed ? "pass" : "**FAIL**") |")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// `sockbench check`'s results, one row per variant and metric.
+    public static func baselineSection(_ check: BaselineCheck) -> String {
+        var out = ["## Baseline \(check.baselineName)", "",
+                   "A metric fails when it moved the worse way beyond its tolerance and the move is significant (\(RankSumTest.methodName), p < \(Comparison.alpha)).",
+                   "", "| metric | variant | result |", "|---|---|---|"]
+        for result in check.results {
+            let mark = result.outcome == .regressed ? "**\(result.message)**" : result.message
+            out.append("| \(result.metric) | \(result.variant) | \(mark) |")
+        }
+        return out.joined(separator: "\n")
+    }
+}
