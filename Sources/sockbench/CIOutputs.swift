@@ -12,18 +12,20 @@ enum CIOutputs {
                 throw CommandFailure.badInput("--junit: \(error)")
             }
         }
-        if let summary {
-            // Appended, as GitHub Actions expects for $GITHUB_STEP_SUMMARY (several steps add to it).
-            guard let handle = FileHandle(forWritingAtPath: summary) ?? create(summary) else {
-                throw CommandFailure.badInput("--summary: cannot write \(summary)")
-            }
-            defer { try? handle.close() }
-            do {
-                try handle.seekToEnd()
-                try handle.write(contentsOf: Data(markdown.utf8))
-            } catch {
-                throw CommandFailure.badInput("--summary: cannot write \(summary): \(error.localizedDescription)")
-            }
+        if let summary { try appendSummary(markdown, to: summary) }
+    }
+
+    /// Appended, as GitHub Actions expects for $GITHUB_STEP_SUMMARY (several steps add to it).
+    static func appendSummary(_ markdown: String, to summary: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: summary) ?? create(summary) else {
+            throw CommandFailure.badInput("--summary: cannot write \(summary)")
+        }
+        defer { try? handle.close() }
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(markdown.utf8))
+        } catch {
+            throw CommandFailure.badInput("--summary: cannot write \(summary): \(error.localizedDescription)")
         }
     }
 

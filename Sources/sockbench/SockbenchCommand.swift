@@ -15,10 +15,11 @@ struct SockbenchCommand: ParsableCommand {
         Exit codes:
           0  ok
           1  bad input or usage (an invalid scenario, flag or output folder)
+          2  a threshold or baseline check failed (run, check)
           3  the run itself failed (the server did not start, the target was unreachable)
         """,
         version: SockBenchVersion.current,
-        subcommands: [RunCommand.self, ServeCommand.self, ValidateCommand.self, AnalyzeCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, CheckCommand.self, BaselineCommand.self, ServeCommand.self, ValidateCommand.self, AnalyzeCommand.self]
     )
 
     static func main() {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// One pass/fail line of a CI gate: a threshold on one variant, or one metric against the baseline.
 /// JUnit writes one testcase per check; the Markdown summary one table row.
 public struct CheckCase: Sendable, Equatable {
@@ -36,7 +34,7 @@ public struct CheckCase: Sendable, Equatable {
 
 /// `--junit FILE`: the checks as JUnit XML, which CI systems show as test results.
 public enum JUnitReport {
-    public static func render(name: String, cases: [CheckCase], seconds: Double = 0) -> String {
+    public static func render(name: String, cases: [CheckCase]) -> String {
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
         let failures = cases.filter { $0.outcome == .failed }.count
         let skipped = cases.filter { $0.outcome == .skipped }.count
@@ -46,8 +44,7 @@ public enum JUnitReport {
         for suite in suites {
             let members = cases.filter { $0.suite == suite }
             lines.append("  <testsuite name=\"sockbench.\(escape(suite))\" tests=\"\(members.count)\" "
-                + "failures=\"\(members.filter { $0.outcome == .failed }.count)\" skipped=\"\(members.filter { $0.outcome == .skipped }.count)\" "
-                + "time=\"\(String(format: "%.3f", seconds))\">")
+                + "failures=\"\(members.filter { $0.outcome == .failed }.count)\" skipped=\"\(members.filter { $0.outcome == .skipped }.count)\">")
             for check in members {
                 let open = "    <testcase classname=\"sockbench.\(escape(suite))\" name=\"\(escape(check.name))\""
                 switch check.outcome {

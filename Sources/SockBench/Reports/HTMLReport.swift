@@ -137,7 +137,7 @@ public enum HTMLReport {
             }
             guard !rows.isEmpty else { continue }
             let id = "\(prefix)-" + name.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-")
-            out.append(SVGChart.spread(id: id, title: "\(metric.summary) (\(metric.name)): median and range", axisLabel: metric.name,
+            out.append(SVGChart.spread(id: id, title: "\(metric.name): median and range per variant", axisLabel: metric.summary,
                                        rows: rows, format: metric.format))
         }
         return out.isEmpty ? "<p class=\"note\">No figures to compare.</p>" : out.joined(separator: "\n")

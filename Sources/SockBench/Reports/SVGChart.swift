@@ -27,7 +27,9 @@ enum SVGChart {
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         func px(_ value: Double) -> Double { left + (value - x.range.lowerBound) / span(x.range) * plotWidth }
         func py(_ value: Double) -> Double { top + plotHeight - (value - y.range.lowerBound) / span(y.range) * plotHeight }
-        var body = frame(id: id, title: title, x: x, y: y, px: px, py: py)
+        // The legend goes under the plot, one series per line, so long variant names never overlap the lines.
+        let legendHeight = 18.0 * Double(series.count) + 6
+        var body = frame(id: id, title: title, x: x, y: y, px: px, py: py, totalHeight: height + legendHeight)
         for (index, line) in series.enumerated() where !line.points.isEmpty {
             let colour = palette[index % palette.count]
             let points = line.points.map { String(format: "%.1f,%.1f", px($0.x), py(min(max($0.y, y.range.lowerBound), y.range.upperBound))) }
@@ -72,9 +74,10 @@ enum SVGChart {
         return body + "</svg>\n"
     }
 
-    static func frame(id: String, title: String, x: Axis, y: Axis, px: (Double) -> Double, py: (Double) -> Double) -> String {
+    static func frame(id: String, title: String, x: Axis, y: Axis, px: (Double) -> Double, py: (Double) -> Double,
+                      totalHeight: Double) -> String {
         let plotBottom = height - bottom
-        var out = "<svg class=\"chart\" id=\"\(id)\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        var out = "<svg class=\"chart\" id=\"\(id)\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(totalHeight))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         out += "<title>\(escape(title))</title>\n"
         out += "<text class=\"chart-title\" x=\"\(Int(width / 2))\" y=\"20\" text-anchor=\"middle\">\(escape(title))</text>\n"
         for tick in y.ticks {
@@ -96,13 +99,12 @@ enum SVGChart {
 
     static func legend(_ names: [String], dashed: [Bool]) -> String {
         var out = ""
-        var x = left + 8
         for (index, name) in names.enumerated() {
             let colour = palette[index % palette.count]
-            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"", x, top + 12, x + 18, top + 12)
+            let y = height + 4 + 18 * Double(index)
+            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"", left, y, left + 24, y)
                 + " stroke=\"\(colour)\" stroke-width=\"2\"\(dashed[index] ? " stroke-dasharray=\"6 4\"" : "")/>"
-            out += String(format: "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\">", x + 22, top + 16) + escape(name) + "</text>\n"
-            x += 30 + Double(name.count) * 6.6
+            out += String(format: "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\">", left + 30, y + 4) + escape(name) + "</text>\n"
         }
         return out
     }

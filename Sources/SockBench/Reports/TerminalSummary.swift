@@ -66,7 +66,10 @@ public enum TerminalSummary {
         }
         if let failure = report.failure { lines.append("run failed: \(failure)") }
         if let results = report.thresholds {
-            for result in results { lines.append("  threshold    \(result.passed ? "pass" : "FAIL") \(result.expression)\(report.runs.count > 1 ? " [\(result.variant)]" : ""): \(result.message)") }
+            let several = Set(report.runs.map(\.variant)).count > 1
+            for result in results {
+                lines.append("  threshold    \(result.passed ? "pass" : "FAIL") \(result.expression)\(several ? " [\(result.variant)]" : ""): \(result.message)")
+            }
         }
         var files = ["report.json", "report.md", "report.html", "summary.md", "intervals.csv"]
         let captures = report.runs.compactMap { $0.capture?.details.file }
