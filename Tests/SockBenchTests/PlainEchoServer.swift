@@ -10,20 +10,27 @@ final class PlainEchoServer: @unchecked Sendable {
     /// Monotonic time until which no connection answers.
     final class Pause: Sendable {
         let until = Atomic<UInt64>(0)
+        /// Added before every answer: a server made slower on purpose.
+        let perAnswerMicroseconds: UInt32
+
+        init(perAnswerMicroseconds: UInt32) { self.perAnswerMicroseconds = perAnswerMicroseconds }
 
         func wait() {
             let end = until.load(ordering: .relaxed)
             let now = MonotonicClock.now()
             if end > now { usleep(useconds_t((end - now) / 1000)) }
+            if perAnswerMicroseconds > 0 { usleep(perAnswerMicroseconds) }
         }
     }
 
     let port: UInt16
-    let pause = Pause()
+    let pause: Pause
     private let listener: Int32
     private var threads: [Thread] = []
 
-    init() throws {
+    /// `delayMicroseconds` delays every answer (a slower build of the server under test).
+    init(delayMicroseconds: UInt32 = 0) throws {
+        pause = Pause(perAnswerMicroseconds: delayMicroseconds)
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var address = sockaddr_in()
