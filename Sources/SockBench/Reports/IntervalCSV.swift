@@ -5,7 +5,7 @@ import Foundation
 /// not apply (uncorrected latency outside open loop).
 public enum IntervalCSV {
     public static let header = [
-        "variant", "start_s", "end_s", "messages_sent", "messages_received", "messages_per_second",
+        "variant", "repetition", "start_s", "end_s", "messages_sent", "messages_received", "messages_per_second",
         "bits_per_second_sent", "bits_per_second_received", "latency_count", "latency_p50_ns", "latency_p90_ns",
         "latency_p99_ns", "latency_p999_ns", "latency_max_ns", "latency_uncorrected_p50_ns", "latency_uncorrected_p99_ns",
         "errors", "connections_established", "connections_open", "resident_bytes", "open_descriptors",
@@ -18,7 +18,7 @@ public enum IntervalCSV {
                 let latency = interval.latencyNs
                 let uncorrected = interval.latencyUncorrectedNs
                 let fields: [String] = [
-                    run.variant, number(interval.startS), number(interval.endS), "\(interval.messagesSent)", "\(interval.messagesReceived)",
+                    run.variant, run.repetition.map(String.init) ?? "1", number(interval.startS), number(interval.endS), "\(interval.messagesSent)", "\(interval.messagesReceived)",
                     number(interval.messagesPerSecond), number(interval.bitsPerSecondSent), number(interval.bitsPerSecondReceived),
                     "\(latency.count)", "\(latency.p50)", "\(latency.p90)", "\(latency.p99)", "\(latency.p999)", "\(latency.max)",
                     uncorrected.map { "\($0.p50)" } ?? "", uncorrected.map { "\($0.p99)" } ?? "",
