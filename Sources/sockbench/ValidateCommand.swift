@@ -21,7 +21,10 @@ struct ValidateCommand: ParsableCommand {
             do {
                 let scenario = try ScenarioLoader.load(path: file)
                 print("ok: \(file): \(scenario.name) (\(scenario.server.kind.rawValue), \(scenario.load.pattern.rawValue), "
-                    + "\(plural(scenario.load.connections, "connection")), \(Quantity.formatDuration(scenario.load.durationNanoseconds)))")
+                    + "\(plural(scenario.load.connections, "connection")), \(Quantity.formatDuration(scenario.load.durationNanoseconds)))"
+                    + (scenario.matrix.map { "; \(plural($0.variants.count, "variant"))" } ?? "")
+                    + (scenario.repetitions > 1 ? "; \(plural(scenario.repetitions, "repetition"))" : "")
+                    + (scenario.thresholds.isEmpty ? "" : "; \(plural(scenario.thresholds.count, "threshold"))"))
             } catch {
                 FileHandleOutput.standardError(error.description)
                 invalid += 1
