@@ -29,7 +29,7 @@ struct LoadCommandTests {
         let csv = try String(contentsOfFile: out + "/intervals.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 3)
         #expect(csv.first == Substring(IntervalCSV.header.joined(separator: ",")))
-        #expect(csv[1].hasPrefix("default,0.000,1.000,"))
+        #expect(csv[1].hasPrefix("default,1,0.000,1.000,"))
         let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
         #expect(markdown.contains("### Schedule (open loop)") && markdown.contains("### Intervals"))
     }
