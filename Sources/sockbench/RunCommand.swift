@@ -5,7 +5,7 @@ import SockBench
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a scenario and write report.json, report.md and capture.pcap.",
+        abstract: "Run a scenario (or its matrix of variants) and write report.json, report.md, report.html and the capture.",
         discussion: """
         Starts the scenario's reference server as a child process (`sockbench serve`), captures the run's \
         packets with libpcap (headers only, filtered on the server's port), drives the server with the \
