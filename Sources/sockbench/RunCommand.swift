@@ -105,7 +105,7 @@ struct RunCommand: ParsableCommand {
         try CIOutputs.write(junit: junit, summary: summary, name: "sockbench run \(report.scenario.name)", verdict: verdict,
                             markdown: CISummary.render(report: report, reportPath: outcome.directory + "/report.md"))
         CIOutputs.printVerdict(verdict, quiet: quiet)
-        if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 
     /// This binary, which `run` starts again as `sockbench serve` for reference servers.

@@ -32,8 +32,7 @@ public struct Baseline: Codable, Sendable {
         tool = report.tool
         scenario = report.scenario
         environment = report.environment
-        variants = Self.variantNames(report.runs).map { variant in
-            let runs = report.runs.filter { $0.variant == variant }
+        variants = RunResult.byVariant(report.runs).map { variant, runs in
             var samples: [String: [Double]] = [:]
             for metric in ReportMetric.catalogue {
                 let values = runs.compactMap(metric.value)
@@ -41,12 +40,6 @@ public struct Baseline: Codable, Sendable {
             }
             return Variant(name: variant, samples: samples)
         }
-    }
-
-    static func variantNames(_ runs: [RunResult]) -> [String] {
-        var names: [String] = []
-        for run in runs where !names.contains(run.variant) { names.append(run.variant) }
-        return names
     }
 
     /// A baseline file, or a report.json (or a folder holding one) used as a baseline directly.
@@ -61,7 +54,7 @@ public struct Baseline: Codable, Sendable {
                 throw CheckError("\(path) is not a valid sockbench baseline: \(CheckError.describe(error))")
             }
         case Report.schemaName:
-            return Baseline(name: path, report: try ReportFile.load(path), source: path)
+            return Baseline(name: path, report: try ReportFile.decode(data, from: path), source: path)
         default:
             throw CheckError("\(path) is neither a sockbench baseline (\(schemaName)) nor a report (\(Report.schemaName))"
                 + (schema.map { "; its schema is \($0)" } ?? ""))
@@ -89,7 +82,10 @@ public enum ReportFile {
         var isDirectory: ObjCBool = false
         let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
             ? path + "/report.json" : path
-        let data = try CheckError.read(file)
+        return try decode(try CheckError.read(file), from: file)
+    }
+
+    static func decode(_ data: Data, from file: String) throws(CheckError) -> Report {
         let schema = (try? JSONDecoder().decode(Baseline.SchemaProbe.self, from: data))?.schema
         guard schema == Report.schemaName else {
             throw CheckError("\(file) is not a sockbench report: expected schema \(Report.schemaName), found \(schema ?? "none")")

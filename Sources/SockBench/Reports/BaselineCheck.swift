@@ -36,16 +36,15 @@ public struct BaselineCheck: Sendable {
         guard problems.isEmpty else {
             throw CheckError("the report and baseline \(baseline.name) ran different workloads: \(problems.joined(separator: "; "))")
         }
-        let variants = Baseline.variantNames(report.runs)
-        let missing = variants.filter { name in !baseline.variants.contains { $0.name == name } }
+        let variants = RunResult.byVariant(report.runs)
+        let missing = variants.map(\.name).filter { name in !baseline.variants.contains { $0.name == name } }
         guard missing.isEmpty else {
             throw CheckError("baseline \(baseline.name) has no variant \(missing.map { "'\($0)'" }.joined(separator: ", ")); "
                 + "it has \(baseline.variants.map { "'\($0.name)'" }.joined(separator: ", "))")
         }
         baselineName = baseline.name
         var results: [Result] = []
-        for variant in variants {
-            let runs = report.runs.filter { $0.variant == variant }
+        for (variant, runs) in variants {
             let saved = baseline.variants.first { $0.name == variant }!
             for name in tolerance.order {
                 guard let metric = ReportMetric.named(name), let base = saved.samples[name], let baseSummary = SampleSummary(base) else { continue }

@@ -46,21 +46,14 @@ public enum JUnitReport {
             lines.append("  <testsuite name=\"sockbench.\(escape(suite))\" tests=\"\(members.count)\" "
                 + "failures=\"\(members.filter { $0.outcome == .failed }.count)\" skipped=\"\(members.filter { $0.outcome == .skipped }.count)\">")
             for check in members {
-                let open = "    <testcase classname=\"sockbench.\(escape(suite))\" name=\"\(escape(check.name))\""
-                switch check.outcome {
-                case .passed:
-                    lines.append(open + ">")
-                    lines.append("      <system-out>\(escape(check.message))</system-out>")
-                    lines.append("    </testcase>")
-                case .failed:
-                    lines.append(open + ">")
-                    lines.append("      <failure message=\"\(escape(check.message))\" type=\"\(escape(suite))\">\(escape(check.message))</failure>")
-                    lines.append("    </testcase>")
-                case .skipped:
-                    lines.append(open + ">")
-                    lines.append("      <skipped message=\"\(escape(check.message))\"/>")
-                    lines.append("    </testcase>")
+                let message = escape(check.message)
+                lines.append("    <testcase classname=\"sockbench.\(escape(suite))\" name=\"\(escape(check.name))\">")
+                let body = switch check.outcome {
+                case .passed: "      <system-out>\(message)</system-out>"
+                case .failed: "      <failure message=\"\(message)\" type=\"\(escape(suite))\">\(message)</failure>"
+                case .skipped: "      <skipped message=\"\(message)\"/>"
                 }
+                lines += [body, "    </testcase>"]
             }
             lines.append("  </testsuite>")
         }

@@ -112,10 +112,9 @@ public struct Comparison: Codable, Sendable, Equatable {
             return cells.isEmpty ? nil : MetricRow(metric: metric.name, unit: metric.unit, better: metric.better, cells: cells)
         }
         let primary = primaryMetric(entries.flatMap(\.runs))
+        let lowerIsBetter = ReportMetric.named(primary)?.better == .lower
         let ranking = rows.first { $0.metric == primary }.map { row in
-            row.cells.sorted { a, b in
-                primary.hasPrefix("latency") ? a.summary.median < b.summary.median : a.summary.median > b.summary.median
-            }.map(\.variant)
+            row.cells.sorted { a, b in lowerIsBetter ? a.summary.median < b.summary.median : a.summary.median > b.summary.median }.map(\.variant)
         }
         return Group(name: name, baseline: baseline.label, ranking: entries.count > 1 ? ranking : nil,
                      rankedBy: entries.count > 1 && ranking != nil ? primary : nil, metrics: rows)

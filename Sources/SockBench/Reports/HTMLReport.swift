@@ -76,19 +76,12 @@ public enum HTMLReport {
         """
     }
 
-    /// The runs of each variant, in the order variants first ran.
-    static func variants(_ runs: [RunResult]) -> [(name: String, runs: [RunResult])] {
-        var order: [String] = []
-        for run in runs where !order.contains(run.variant) { order.append(run.variant) }
-        return order.map { name in (name, runs.filter { $0.variant == name }) }
-    }
-
     /// Latency against percentile on a log axis (HdrHistogram's percentile distribution plot),
     /// one line per variant from its repetitions' histograms merged, uncorrected figures dashed.
     static func spectrumChart(_ runs: [RunResult]) -> String {
         let maxNines = 5.0
         var series: [SVGChart.Series] = []
-        for (name, variantRuns) in variants(runs) {
+        for (name, variantRuns) in RunResult.byVariant(runs) {
             for (label, dashed, pick) in [("", false, { (run: RunResult) in run.latencyNs as LatencySummary? }),
                                           (" (uncorrected)", true, { (run: RunResult) in run.latencyUncorrectedNs })] {
                 var merged = LatencyHistogram()
@@ -116,7 +109,7 @@ public enum HTMLReport {
     /// An interval figure over the measured window, one line per variant (its first repetition).
     static func intervalChart(_ runs: [RunResult], id: String, title: String, label: String,
                               value: (IntervalRecord) -> Double, format: @escaping (Double) -> String) -> String {
-        let series = variants(runs).compactMap { name, variantRuns -> SVGChart.Series? in
+        let series = RunResult.byVariant(runs).compactMap { name, variantRuns -> SVGChart.Series? in
             guard let intervals = variantRuns.first?.intervals, !intervals.isEmpty else { return nil }
             return SVGChart.Series(name: name, points: [(0, value(intervals[0]))] + intervals.map { ($0.endS, value($0)) })
         }
@@ -132,7 +125,7 @@ public enum HTMLReport {
         var out: [String] = []
         for name in metrics {
             guard let metric = ReportMetric.named(name) else { continue }
-            let rows = variants(runs).compactMap { variant, variantRuns -> (label: String, summary: SampleSummary)? in
+            let rows = RunResult.byVariant(runs).compactMap { variant, variantRuns -> (label: String, summary: SampleSummary)? in
                 SampleSummary(variantRuns.compactMap(metric.value)).map { (variant, $0) }
             }
             guard !rows.isEmpty else { continue }
@@ -168,7 +161,7 @@ public enum HTMLReport {
                 out += "<tr><td>\(e(row.metric))</td>"
                 for variant in variants {
                     guard let cell = row.cells.first(where: { $0.variant == variant }) else { out += "<td>n/a</td>"; continue }
-                    let text = MarkdownReport.cellText(cell, metric: metric).replacingOccurrences(of: "**", with: "")
+                    let text = MarkdownReport.cellText(cell, metric: metric)
                     let style = cell.verdict == .better ? " class=\"better\"" : cell.verdict == .worse ? " class=\"worse\"" : ""
                     out += "<td\(style)>\(e(text))</td>"
                 }

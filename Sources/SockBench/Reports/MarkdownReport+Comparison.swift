@@ -24,25 +24,29 @@ extension MarkdownReport {
                     "|---|" + String(repeating: "---|", count: variants.count)]
             for row in group.metrics {
                 guard let metric = ReportMetric.named(row.metric) else { continue }
-                let cells = variants.map { variant in row.cells.first { $0.variant == variant }.map { cellText($0, metric: metric) } ?? "n/a" }
+                let cells = variants.map { variant in
+                    row.cells.first { $0.variant == variant }.map { cellText($0, metric: metric, emphasis: { "**\($0)**" }) } ?? "n/a"
+                }
                 out.append("| \(row.metric) | " + cells.joined(separator: " | ") + " |")
             }
         }
         return out.joined(separator: "\n")
     }
 
-    static func cellText(_ cell: Comparison.Cell, metric: ReportMetric) -> String {
+    /// `223,705/s [216,462/s–229,632/s] +122.4% better p=0.00794`; `detailed: false` leaves out the range and p.
+    static func cellText(_ cell: Comparison.Cell, metric: ReportMetric, detailed: Bool = true,
+                         emphasis: (String) -> String = { $0 }) -> String {
         let s = cell.summary
-        var text = metric.format(s.median) + (s.n > 1 ? " [\(metric.format(s.min))–\(metric.format(s.max))]" : "")
+        var text = metric.format(s.median) + (detailed && s.n > 1 ? " [\(metric.format(s.min))–\(metric.format(s.max))]" : "")
         guard cell.verdict != .baseline else { return text }
         if let delta = cell.deltaPercent { text += String(format: " %+.1f%%", delta) }
         switch cell.verdict {
-        case .better, .worse, .higher, .lower: text += " **\(cell.verdict.rawValue)**"
+        case .better, .worse, .higher, .lower: text += " " + emphasis(cell.verdict.rawValue)
         case .noSignificantDifference: text += " ≈"
         case .inconclusive: text += " (n too small)"
         case .baseline: break
         }
-        if let p = cell.pValue { text += String(format: " p=%.3g", p) }
+        if detailed, let p = cell.pValue { text += String(format: " p=%.3g", p) }
         return text
     }
 

@@ -30,8 +30,6 @@ public struct Report: Codable, Sendable {
         public var order = "interleaved"
     }
 
-    /// True when no threshold failed (and when there are none).
-    public var thresholdsPassed: Bool { thresholds?.allSatisfy(\.passed) ?? true }
 
     public struct ToolInfo: Codable, Sendable {
         public var name = "sockbench"
@@ -44,6 +42,15 @@ public enum SockBenchVersion {
 }
 
 /// One measured run (one variant; matrices add more).
+extension RunResult {
+    /// The runs of each variant, variants in the order they first ran.
+    public static func byVariant(_ runs: [RunResult]) -> [(name: String, runs: [RunResult])] {
+        var order: [String] = []
+        for run in runs where !order.contains(run.variant) { order.append(run.variant) }
+        return order.map { name in (name, runs.filter { $0.variant == name }) }
+    }
+}
+
 public struct RunResult: Codable, Sendable {
     /// The matrix settings in words (`tcp_nodelay=true, message_size=64`), or `default`.
     public var variant = "default"

@@ -59,6 +59,13 @@ public struct ReportMetric: Sendable {
 
     public static var allNames: [String] { catalogue.map(\.name) }
 
+    /// `'latncy.p99' is not a report field; did you mean 'latency.p99'?`
+    static func unknownFieldMessage(_ name: String) -> String {
+        var message = "'\(name)' is not a report field"
+        if let suggestion = KeySuggestion.closest(to: name, in: allNames) { message += "; did you mean '\(suggestion)'?" }
+        return message
+    }
+
     /// Short names `--tolerance` and thresholds also accept.
     static let aliases: [String: ReportMetric] = [
         "p50": "latency.p50", "p90": "latency.p90", "p99": "latency.p99", "p999": "latency.p999", "max": "latency.max",

@@ -10,7 +10,7 @@ public enum ReportSet {
                 throw CheckError("cannot compare \(paths[0]) with \(paths[index]): they measured different workloads (\(problems.joined(separator: "; ")))")
             }
         }
-        let variantSets = reports.map(\.runs).map(Baseline.variantNames)
+        let variantSets = reports.map { RunResult.byVariant($0.runs).map(\.name) }
         let shared = variantSets[0].filter { name in variantSets.allSatisfy { $0.contains(name) } }
         guard !shared.isEmpty else {
             throw CheckError("cannot compare: the reports share no variant (\(zip(paths, variantSets).map { "\($0): \($1.joined(separator: "; "))" }.joined(separator: " / ")))")

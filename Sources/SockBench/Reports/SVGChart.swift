@@ -50,9 +50,7 @@ enum SVGChart {
         let high = niceCeiling(rows.map(\.summary.max).max() ?? 1)
         let plotWidth = width - labelWidth - right
         func px(_ value: Double) -> Double { labelWidth + (value - low) / max(high - low, 1e-12) * plotWidth }
-        var body = "<svg class=\"chart\" id=\"\(id)\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(chartHeight))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
-        body += "<title>\(escape(title))</title>\n"
-        body += "<text class=\"chart-title\" x=\"\(Int(width / 2))\" y=\"20\" text-anchor=\"middle\">\(escape(title))</text>\n"
+        var body = opening(id: id, title: title, height: chartHeight)
         let axisY = top + Double(rows.count) * rowHeight
         for tick in 0...4 {
             let value = low + (high - low) * Double(tick) / 4
@@ -77,9 +75,7 @@ enum SVGChart {
     static func frame(id: String, title: String, x: Axis, y: Axis, px: (Double) -> Double, py: (Double) -> Double,
                       totalHeight: Double) -> String {
         let plotBottom = height - bottom
-        var out = "<svg class=\"chart\" id=\"\(id)\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(totalHeight))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
-        out += "<title>\(escape(title))</title>\n"
-        out += "<text class=\"chart-title\" x=\"\(Int(width / 2))\" y=\"20\" text-anchor=\"middle\">\(escape(title))</text>\n"
+        var out = opening(id: id, title: title, height: totalHeight)
         for tick in y.ticks {
             let yy = py(tick.value)
             out += String(format: "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", left, yy, width - right, yy)
@@ -95,6 +91,13 @@ enum SVGChart {
         out += "<text class=\"axis-label\" x=\"\(Int((left + width - right) / 2))\" y=\"\(Int(height - 12))\" text-anchor=\"middle\">\(escape(x.label))</text>\n"
         out += "<text class=\"axis-label\" transform=\"translate(16 \(Int((top + plotBottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(y.label))</text>\n"
         return out
+    }
+
+    /// `<svg class="chart">` with its accessible title and the visible one.
+    static func opening(id: String, title: String, height: Double) -> String {
+        "<svg class=\"chart\" id=\"\(id)\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+            + "<title>\(escape(title))</title>\n"
+            + "<text class=\"chart-title\" x=\"\(Int(width / 2))\" y=\"20\" text-anchor=\"middle\">\(escape(title))</text>\n"
     }
 
     static func legend(_ names: [String], dashed: [Bool]) -> String {

@@ -89,16 +89,7 @@ public enum TerminalSummary {
             if !group.name.isEmpty { lines.append("  \(group.name)") }
             for row in group.metrics where headline.contains(row.metric) {
                 guard let metric = ReportMetric.named(row.metric) else { continue }
-                let cells = row.cells.map { cell in
-                    var text = "\(cell.variant) \(metric.format(cell.summary.median))"
-                    if let delta = cell.deltaPercent, cell.verdict != .baseline { text += String(format: " %+.1f%%", delta) }
-                    switch cell.verdict {
-                    case .baseline: break
-                    case .noSignificantDifference: text += " ≈"
-                    default: text += " \(cell.verdict.rawValue)"
-                    }
-                    return text
-                }
+                let cells = row.cells.map { "\($0.variant) \(MarkdownReport.cellText($0, metric: metric, detailed: false))" }
                 lines.append("    \(row.metric.padding(toLength: 46, withPad: " ", startingAt: 0)) \(cells.joined(separator: " | "))")
             }
             if let ranking = group.ranking, ranking.count > 1 { lines.append("    best by \(group.rankedBy ?? ""): \(ranking[0])") }

@@ -41,9 +41,7 @@ public struct Threshold: Codable, Sendable, Equatable {
             return .failure(ThresholdError("expected \(syntaxHelp), got '\(trimmed)'"))
         }
         guard let metric = ReportMetric.named(field) else {
-            var message = "'\(field)' is not a report field"
-            if let suggestion = KeySuggestion.closest(to: field, in: ReportMetric.allNames) { message += "; did you mean '\(suggestion)'?" }
-            return .failure(ThresholdError(message + " (`sockbench check --help` lists the fields)"))
+            return .failure(ThresholdError(ReportMetric.unknownFieldMessage(field) + " (docs/ci.md lists the fields)"))
         }
         guard let value = parseValue(valueText, unit: metric.unit) else {
             return .failure(ThresholdError("'\(valueText)' is not a value for \(metric.name): expected \(valueHelp(metric.unit))"))

@@ -14,12 +14,9 @@ public struct ThresholdResult: Codable, Sendable, Equatable {
 
     /// Every threshold against every variant of `runs`, in threshold order.
     public static func evaluate(_ thresholds: [Threshold], runs: [RunResult]) -> [ThresholdResult] {
-        var variants: [String] = []
-        for run in runs where !variants.contains(run.variant) { variants.append(run.variant) }
+        let variants = RunResult.byVariant(runs)
         return thresholds.flatMap { threshold in
-            variants.map { variant in
-                evaluate(threshold, variant: variant, runs: runs.filter { $0.variant == variant })
-            }
+            variants.map { variant, runs in evaluate(threshold, variant: variant, runs: runs) }
         }
     }
 

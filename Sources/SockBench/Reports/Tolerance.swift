@@ -18,9 +18,7 @@ public struct Tolerance: Sendable, Equatable {
                 return .failure(CheckError("--tolerance: '\(item)' is not METRIC=PERCENT, e.g. p99=+10% or throughput=-5%"))
             }
             guard let metric = ReportMetric.named(parts[0]) else {
-                var message = "--tolerance: '\(parts[0])' is not a report field"
-                if let suggestion = KeySuggestion.closest(to: parts[0], in: ReportMetric.allNames) { message += "; did you mean '\(suggestion)'?" }
-                return .failure(CheckError(message))
+                return .failure(CheckError("--tolerance: " + ReportMetric.unknownFieldMessage(parts[0])))
             }
             var number = parts[1]
             guard number.hasSuffix("%") else { return .failure(CheckError("--tolerance: \(item): write the change in percent, e.g. +10%")) }

@@ -109,8 +109,7 @@ public enum Runner {
         }
         let report = makeReport(scenario, runs: runs, failure: failure, started: started)
         try write(report, to: directory)
-        let code: Int32 = failure != nil ? RunError.Code.runFailed.rawValue : report.thresholdsPassed ? 0 : RunError.thresholdFailed
-        return Outcome(report: report, directory: directory, exitCode: code)
+        return Outcome(report: report, directory: directory, exitCode: GateVerdict(report: report).exitCode)
     }
 
     static func makeReport(_ scenario: Scenario, runs: [RunResult], failure: String?, started: Date) -> Report {
