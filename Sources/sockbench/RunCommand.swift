@@ -19,8 +19,12 @@ struct RunCommand: ParsableCommand {
         interleaved (A B C A B C ...), and the report compares the variants with a statistical verdict. \
         `thresholds:` are checked on each variant's median; see docs/ci.md.
 
+        Ctrl-C (SIGINT) or SIGTERM stops the load within a second, stops capture and the server, and \
+        writes a partial report marked `interrupted`; a second Ctrl-C exits at once without one.
+
         Exit codes: 0 ok; 1 bad input (invalid scenario, flag or output folder); 2 a threshold failed; \
-        3 the run failed (server did not start, target unreachable, nothing exchanged). The last line \
+        3 the run failed (server did not start, target unreachable, nothing exchanged) or was degraded \
+        (the reference server died, errors passed load.error_budget); 130 interrupted. The last line \
         printed is the verdict.
         """
     )
@@ -57,6 +61,8 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure.badInput(error.description)
         }
         var options = Runner.Options(outputDirectory: out, capture: !noCapture, executable: Self.executablePath())
+        Interruption.install()
+        options.interruption = { Interruption.signalName }
         if let target {
             do { options.target = try SocketAddress(parsing: target) } catch { throw CommandFailure.badInput("--target: \(error)") }
         }

@@ -23,13 +23,24 @@ final class PlainEchoServer: @unchecked Sendable {
         }
     }
 
+    /// What each connection does after `after` requests: the faults a run must count, not crash on.
+    enum Fault: Sendable {
+        case none
+        /// Closes with SO_LINGER 0: the client sees a reset.
+        case reset(after: Int)
+        /// Sends half an answer, then closes.
+        case closeMidAnswer(after: Int)
+        /// Reads and never answers again (a hung server).
+        case stall(after: Int)
+    }
+
     let port: UInt16
     let pause: Pause
     private let listener: Int32
     private var threads: [Thread] = []
 
     /// `delayMicroseconds` delays every answer (a slower build of the server under test).
-    init(delayMicroseconds: UInt32 = 0) throws {
+    init(delayMicroseconds: UInt32 = 0, fault: Fault = .none) throws {
         pause = Pause(perAnswerMicroseconds: delayMicroseconds)
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
@@ -49,16 +60,33 @@ final class PlainEchoServer: @unchecked Sendable {
                 if client < 0 { return }
                 Thread.detachNewThread {
                     var buffer = [UInt8](repeating: 0, count: 65_536)
+                    var requests = 0
                     while true {
                         let count = recv(client, &buffer, buffer.count, 0)
                         if count <= 0 { break }
+                        requests += 1
                         pause.wait()
+                        var answer = count
+                        switch fault {
+                        case .none: break
+                        case .reset(let after) where requests > after:
+                            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                            setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                            answer = 0
+                        case .closeMidAnswer(let after) where requests > after:
+                            answer = max(1, count / 2)
+                        case .stall(let after) where requests > after:
+                            while recv(client, &buffer, buffer.count, 0) > 0 {}
+                            answer = 0
+                        default: break
+                        }
                         var offset = 0
-                        while offset < count {
-                            let sent = buffer.withUnsafeBytes { send(client, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
+                        while offset < answer {
+                            let sent = buffer.withUnsafeBytes { send(client, $0.baseAddress! + offset, answer - offset, Int32(MSG_NOSIGNAL)) }
                             if sent <= 0 { break }
                             offset += sent
                         }
+                        if answer < count { break }
                     }
                     close(client)
                 }

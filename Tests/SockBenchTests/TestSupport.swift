@@ -153,3 +153,71 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A `sockbench` started in the background, for tests that signal it or its children mid-run.
+/// Its output goes to files (no pipe to fill), read once it has exited.
+final class RunningCommand {
+    let process = Process()
+    private let outputPath: String
+
+    init(_ arguments: [String], in directory: String) throws {
+        outputPath = directory + "/command-output.txt"
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = FileHandle(forWritingAtPath: outputPath)!
+        process.executableURL = URL(fileURLWithPath: TestSupport.executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: TestSupport.packageRoot)
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: pid_t { process.processIdentifier }
+
+    /// Waits until it exits or `timeout` passes; its exit status, nil on timeout (it is then killed).
+    func wait(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(5_000) }
+        guard !process.isRunning else {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// The processes whose parent is this one (its reference servers), from /proc.
+    var children: [pid_t] { TestSupport.children(of: pid) }
+}
+
+extension TestSupport {
+    /// Processes whose parent is `parent`, read from /proc/*/stat.
+    static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && pid_t(fields[1]) == parent ? pid : nil
+        }
+    }
+
+    /// True while a process with this pid exists and is not a zombie.
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    /// Waits up to `timeout` seconds for `condition`; its last value.
+    static func eventually(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+}

@@ -28,4 +28,18 @@ struct CSockBenchLinux_mmsghdr {
 /// sendmmsg: several datagrams in one system call (UDP streams).
 int CSockBenchLinux_sendmmsg(int fd, struct CSockBenchLinux_mmsghdr *messages, unsigned int count, int flags);
 
+/// SIGINT and SIGTERM: the first sets a flag the run polls; the second kills tracked children,
+/// removes tracked temporary files and exits with 130 at once.
+int CSockBenchLinux_install_interrupt_handlers(void);
+/// The signal that asked the run to stop (SIGINT, SIGTERM), or 0.
+int CSockBenchLinux_interrupt_signal(void);
+/// "SIGINT" for 2 and so on; NULL for a signal without a name here.
+const char *CSockBenchLinux_signal_name(int signal_number);
+/// Child processes the second interrupt kills (reference servers).
+void CSockBenchLinux_track_child(int pid);
+void CSockBenchLinux_untrack_child(int pid);
+/// Temporary files the second interrupt removes; returns a slot for untrack (or -1).
+int CSockBenchLinux_track_temp(const char *path);
+void CSockBenchLinux_untrack_temp(int slot);
+
 #endif

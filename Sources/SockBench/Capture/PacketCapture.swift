@@ -45,6 +45,8 @@ final class PacketCapture: @unchecked Sendable {
         var dumper: OpaquePointer
         var fd: Int32
         var temporaryPath: String
+        /// The slot that lets a second Ctrl-C remove the temporary file.
+        var tracked: Int32
         var path: String
         var maximumBytes: UInt64
         var buffer: UnsafeMutableRawPointer
@@ -281,7 +283,8 @@ final class PacketCapture: @unchecked Sendable {
             throw CaptureError(.file, "cannot write \(path): \(detail)")
         }
         let state = UnsafeMutablePointer<Writer>.allocate(capacity: 1)
-        state.initialize(to: Writer(dumper: dumper, fd: fd, temporaryPath: temporaryPath, path: path, maximumBytes: maximumBytes,
+        state.initialize(to: Writer(dumper: dumper, fd: fd, temporaryPath: temporaryPath, tracked: CSockBenchLinux_track_temp(temporaryPath),
+                                    path: path, maximumBytes: maximumBytes,
                                     buffer: .allocate(byteCount: Self.writeBufferBytes, alignment: 16)))
         writer = state
     }
@@ -315,6 +318,7 @@ final class PacketCapture: @unchecked Sendable {
 
     private func release(_ state: UnsafeMutablePointer<Writer>) {
         writer = nil
+        CSockBenchLinux_untrack_temp(state.pointee.tracked)
         pcap_dump_close(state.pointee.dumper) // closes the FILE and its descriptor
         state.pointee.buffer.deallocate()
         state.deinitialize(count: 1)

@@ -69,7 +69,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         defer { events.deallocate() }
         var now = MonotonicClock.now()
         var wake = now
-        while now < plan.endTime {
+        while plan.running(now) {
             let until = min(plan.endTime, wake, now + 10_000_000)
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: until > now ? until - now : 0)
             now = MonotonicClock.now()

@@ -28,6 +28,10 @@ public enum LoadEngine {
         public var peakResidentBytes: UInt64
         /// CPU the worker threads spent inside the measured window (the cost of the measured messages).
         public var windowCPUNanoseconds: UInt64
+        /// Why the load stopped before its end, and when (seconds into the measured window).
+        public var stopped: (reason: RunControl.Reason, atS: Double)?
+        /// The first errors, in time order, with their moment.
+        public var errorEvents: [RunEvent]
     }
 
     /// Counts workers that have returned, so the collecting thread knows when to stop polling.
@@ -36,7 +40,8 @@ public enum LoadEngine {
     }
 
     public static func run(plan basePlan: LoadPlan, connections: Int, threads: Int, warmup: UInt64, duration: UInt64,
-                           progress: ((LoadProgress) -> Void)? = nil) throws(SocketError) -> Outcome {
+                           progress: ((LoadProgress) -> Void)? = nil,
+                           watch: (() -> RunControl.Reason?)? = nil) throws(SocketError) -> Outcome {
         var plan = basePlan
         let threadCount = max(1, min(threads, connections))
         let residentBefore = ProcessResources.residentBytes()
@@ -65,9 +70,15 @@ public enum LoadEngine {
                 finished.count.add(1, ordering: .releasing)
             })
         }
+        var stopped: (reason: RunControl.Reason, atS: Double)?
         while finished.count.load(ordering: .acquiring) < workers.count {
             usleep(20_000)
             collector.poll()
+            // Interrupted, or the server died: the workers see the flag within one loop iteration (≤10 ms).
+            if stopped == nil, let reason = watch?() {
+                plan.control.stop(reason)
+                stopped = (reason, seconds(MonotonicClock.now(), from: plan.measureStart))
+            }
         }
         threadsStarted.forEach { $0.join() }
         collector.finish(finalTotals: workers.map(\.totalsAtEnd))
@@ -77,6 +88,15 @@ public enum LoadEngine {
         return Outcome(result: total, measuredNanoseconds: ended > plan.measureStart ? ended - plan.measureStart : 0,
                        intervals: collector.records, residentBeforeBytes: residentBefore,
                        peakResidentBytes: max(collector.peakResidentBytes, ProcessResources.residentBytes()),
-                       windowCPUNanoseconds: recorders.reduce(0) { $0 + $1.windowCPUNanoseconds })
+                       windowCPUNanoseconds: recorders.reduce(0) { $0 + $1.windowCPUNanoseconds },
+                       stopped: stopped,
+                       errorEvents: total.errorLog.map {
+                           RunEvent(atS: seconds($0.time, from: plan.measureStart), kind: .error, category: $0.category.rawValue, message: $0.message)
+                       })
+    }
+
+    /// Seconds from `start` to `time`, negative before it.
+    static func seconds(_ time: UInt64, from start: UInt64) -> Double {
+        time >= start ? Double(time - start) / 1e9 : -Double(start - time) / 1e9
     }
 }

@@ -20,6 +20,12 @@ public struct LoadPlan: Sendable {
     public var connectTimeout: UInt64
     public var requestTimeout: UInt64
     public var udpLossTimeout: UInt64
+    /// Streams: no byte moved for this long is a stall.
+    public var idleTimeout: UInt64
+    /// Nil: a closed connection stays closed; else the delay before it opens again.
+    public var reconnectDelay: UInt64?
+    /// Stops the load early (interrupted, server gone).
+    public var control = RunControl()
     /// Open loop: sends per second across all connections (idle pings are an open loop too); nil: closed loop.
     public var rate: Double?
     public var totalConnections: Int
@@ -53,6 +59,8 @@ public struct LoadPlan: Sendable {
         connectTimeout = load.connectTimeoutNanoseconds
         requestTimeout = load.requestTimeoutNanoseconds
         udpLossTimeout = load.udpLossTimeoutNanoseconds
+        idleTimeout = load.idleTimeoutNanoseconds
+        reconnectDelay = load.reconnect ? load.reconnectDelayNanoseconds : nil
         totalConnections = load.connections
         thinkTime = load.thinkTimeNanoseconds
         connectRate = load.connectRate
@@ -80,6 +88,10 @@ public struct LoadPlan: Sendable {
             return Double(bytes) / Double(messageSize) / seconds
         }
     }
+
+    /// True while the load should go on: before the end, and not asked to stop.
+    @inline(__always)
+    func running(_ now: UInt64) -> Bool { now < endTime && !control.stopRequested }
 
     /// True while `now` is inside the measured window (after warm-up, before the end).
     @inline(__always)

@@ -24,6 +24,8 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         var receiveOffset = 0
         /// Think time: no request before this moment.
         var notBefore: UInt64 = 0
+        /// Streams: the last moment a byte moved (stall detection).
+        var lastActivity: UInt64 = 0
     }
 
     let plan: LoadPlan
@@ -47,6 +49,10 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     private var schedule: SendSchedule?
     /// Think time: connections waiting to send their next request.
     private var thinking: DeadlineQueue
+    /// Reconnect policy: closed connections waiting to open again (one fixed delay, so deadlines stay in order).
+    private var reopening: DeadlineQueue
+    /// True once any connection was established: a target that never answered is not retried forever.
+    private var everConnected = false
     /// Ramp-up: nanoseconds between two connection opens, and the next connection to open.
     private let openTick: Double?
     private var nextToOpen = 0
@@ -57,6 +63,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         self.intervals = intervals
         schedule = SendSchedule(rate: plan.rate, share: count, of: plan.totalConnections, start: plan.startTime)
         thinking = DeadlineQueue(capacity: plan.thinkTime > 0 ? count : 0)
+        reopening = DeadlineQueue(capacity: plan.reconnectDelay == nil ? 0 : count)
         openTick = plan.connectRate.map { 1e9 / ($0 * Double(count) / Double(plan.totalConnections)) }
         epoll = try Epoll()
         connections = .allocate(capacity: count)
@@ -90,7 +97,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         defer { events.deallocate() }
         var nextTimeoutScan: UInt64 = 0
-        while now < plan.endTime {
+        while plan.running(now) {
             let wake = nextWake(now)
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: wake > now ? wake - now : 0)
             now = MonotonicClock.now()
@@ -113,11 +120,16 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             while let index = thinking.popDue(at: now) {
                 if connections[index].state == .active { pump(index) }
             }
+            while let index = reopening.popDue(at: now) {
+                guard connections[index].state == .closed else { continue }
+                result.reconnects += 1
+                open(index)
+            }
             if nextToOpen < count { openDue(now) }
             now = MonotonicClock.now()
             if now >= nextTimeoutScan {
-                // Every connection failed: nothing left to measure.
-                if scanTimeouts(now) == 0, nextToOpen == count { break }
+                // Every connection failed and none will open again: nothing left to measure.
+                if scanTimeouts(now) == 0, nextToOpen == count, reopening.count == 0 || !everConnected { break }
                 nextTimeoutScan = now + 10_000_000
             }
         }
@@ -135,6 +147,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         var wake = min(plan.endTime, now + 10_000_000)
         if let schedule { wake = min(wake, schedule.nextDue) }
         if let deadline = thinking.nextDeadline { wake = min(wake, deadline) }
+        if let deadline = reopening.nextDeadline { wake = min(wake, deadline) }
         if nextToOpen < count, let openTick { wake = min(wake, plan.startTime &+ UInt64(Double(nextToOpen) * openTick)) }
         return wake
     }
@@ -154,7 +167,8 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     /// and waits for the server to read everything and close. Nothing received here is recorded.
     private func finish(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
         let uploading = plan.pattern == .stream && plan.direction != .download
-        guard plan.exchanges || uploading else { return }
+        // Interrupted or the server gone: stop now, nothing more is worth waiting for.
+        guard plan.exchanges || uploading, !plan.control.stopRequested else { return }
         if uploading {
             for index in 0..<count where connections[index].state == .active {
                 shutdown(connections[index].fd, Int32(SHUT_WR))
@@ -234,7 +248,9 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             result.connectionsEstablished += 1
         }
         result.connectionsOpen += 1
+        everConnected = true
         connections[index].state = .active
+        connections[index].lastActivity = now
         if result.effectiveOptions == nil {
             result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: true)
         }
@@ -249,6 +265,14 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         result.connectionsFailed += 1
         result.record(category, message)
         if connections[index].fd >= 0 { closeConnection(index) }
+        scheduleReconnect(index)
+    }
+
+    /// The reconnect policy: a connection lost to an error opens again after the delay, until the end.
+    private func scheduleReconnect(_ index: Int) {
+        guard let delay = plan.reconnectDelay else { return }
+        let now = MonotonicClock.now()
+        if plan.running(now + delay) { reopening.push(index, at: now + delay) }
     }
 
     // MARK: Traffic
@@ -460,6 +484,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
                 return
             }
             let now = MonotonicClock.now()
+            connections[index].lastActivity = now
             if plan.measuring(now) { result.bytesSent &+= UInt64(sent) }
             if sent < size { return }
         }
@@ -475,6 +500,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
                 return
             }
             let now = MonotonicClock.now()
+            connections[index].lastActivity = now
             if plan.measuring(now) { result.bytesReceived &+= UInt64(received) }
         }
     }
@@ -498,10 +524,14 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
                 let waiting = connection.pointee.receiveSequence
                 if plan.exchanges, connection.pointee.sendSequence > waiting {
                     let started = sendTimes[index * plan.depth + Int(waiting % UInt64(plan.depth))]
-                    if now - started > plan.requestTimeout {
+                    if now > started, now - started > plan.requestTimeout {
                         closeWithError(index, .timeout, "no answer within \(Quantity.formatDuration(plan.requestTimeout))")
                         continue
                     }
+                } else if plan.pattern == .stream, now > connection.pointee.lastActivity,
+                          now - connection.pointee.lastActivity > plan.idleTimeout {
+                    closeWithError(index, .timeout, "the stream stalled: no byte moved for \(Quantity.formatDuration(plan.idleTimeout)) (idle_timeout)")
+                    continue
                 }
             }
             open += 1
@@ -522,7 +552,11 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     /// A `recv` that returned 0 (the server closed) or -1: an error unless the socket is just empty.
     private func receiveEnded(_ index: Int, _ received: Int) {
         if received == 0 {
-            closeWithError(index, .other, "the server closed a connection")
+            let owed = connections[index].sendSequence - connections[index].receiveSequence
+            let partial = connections[index].receiveOffset > 0 ? " in the middle of an answer" : ""
+            closeWithError(index, .closed, owed > 0
+                ? "the server closed a connection\(partial) with \(owed) answer\(owed == 1 ? "" : "s") owed"
+                : "the server closed a connection")
         } else if errno != EAGAIN && errno != EINTR {
             fail(index, errno)
         }
@@ -535,6 +569,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     private func closeWithError(_ index: Int, _ category: ErrorCounts.Category, _ message: @autoclosure () -> String) {
         result.record(category, message())
         closeConnection(index)
+        scheduleReconnect(index)
     }
 
     private func closeConnection(_ index: Int) {

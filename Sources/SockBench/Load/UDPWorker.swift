@@ -102,7 +102,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         let drainEnd = plan.endTime + (echoes ? min(plan.udpLossTimeout, 1_000_000_000) : 0)
         var now = MonotonicClock.now()
         var nextScan: UInt64 = 0
-        while now < drainEnd {
+        while now < drainEnd, !plan.control.stopRequested {
             var wake = min(drainEnd, now + 10_000_000)
             if let schedule, now < plan.endTime { wake = min(wake, schedule.nextDue) }
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: wake > now ? wake - now : 0)

@@ -6,6 +6,8 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
     public var refused: UInt64 = 0
     public var reset: UInt64 = 0
     public var timeout: UInt64 = 0
+    /// The peer closed the connection with an answer still owed (mid-message or mid-request).
+    public var closed: UInt64 = 0
     public var integrity: UInt64 = 0
     /// A scripted conversation got something other than what a step expected.
     public var `protocol`: UInt64 = 0
@@ -13,9 +15,9 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public var total: UInt64 { refused + reset + timeout + integrity + `protocol` + other }
+    public var total: UInt64 { refused + reset + timeout + closed + integrity + `protocol` + other }
 
-    public enum Category: String, Sendable { case refused, reset, timeout, integrity, `protocol`, other }
+    public enum Category: String, Sendable, CaseIterable { case refused, reset, timeout, closed, integrity, `protocol`, other }
 
     /// The category a socket errno belongs to.
     public static func category(of code: Int32) -> Category {
@@ -32,6 +34,7 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         case .refused: refused += 1
         case .reset: reset += 1
         case .timeout: timeout += 1
+        case .closed: closed += 1
         case .integrity: integrity += 1
         case .protocol: `protocol` += 1
         case .other: other += 1
@@ -42,12 +45,39 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         refused += other.refused
         reset += other.reset
         timeout += other.timeout
+        closed += other.closed
         integrity += other.integrity
         `protocol` += other.protocol
         self.other += other.other
     }
 
-    enum CodingKeys: String, CodingKey { case total, refused, reset, timeout, integrity, `protocol`, other }
+    /// The counts since `earlier` (an interval's share of running totals).
+    func minus(_ earlier: ErrorCounts) -> ErrorCounts {
+        var difference = ErrorCounts()
+        difference.refused = refused - earlier.refused
+        difference.reset = reset - earlier.reset
+        difference.timeout = timeout - earlier.timeout
+        difference.closed = closed - earlier.closed
+        difference.integrity = integrity - earlier.integrity
+        difference.protocol = self.protocol - earlier.protocol
+        difference.other = other - earlier.other
+        return difference
+    }
+
+    /// The count of one category.
+    public subscript(category: Category) -> UInt64 {
+        switch category {
+        case .refused: refused
+        case .reset: reset
+        case .timeout: timeout
+        case .closed: closed
+        case .integrity: integrity
+        case .protocol: `protocol`
+        case .other: other
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case total, refused, reset, timeout, closed, integrity, `protocol`, other }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -55,6 +85,7 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         try container.encode(refused, forKey: .refused)
         try container.encode(reset, forKey: .reset)
         try container.encode(timeout, forKey: .timeout)
+        try container.encode(closed, forKey: .closed)
         try container.encode(integrity, forKey: .integrity)
         try container.encode(`protocol`, forKey: .protocol)
         try container.encode(other, forKey: .other)
@@ -65,6 +96,7 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         refused = try container.decode(UInt64.self, forKey: .refused)
         reset = try container.decode(UInt64.self, forKey: .reset)
         timeout = try container.decode(UInt64.self, forKey: .timeout)
+        closed = try container.decodeIfPresent(UInt64.self, forKey: .closed) ?? 0
         integrity = try container.decode(UInt64.self, forKey: .integrity)
         `protocol` = try container.decodeIfPresent(UInt64.self, forKey: .protocol) ?? 0
         other = try container.decode(UInt64.self, forKey: .other)
@@ -128,15 +160,27 @@ public struct WorkerResult: Sendable {
     public var firstError: String?
     /// The first few failed conversation expectations, in words.
     public var protocolMismatches: [String] = []
+    /// Closed connections opened again (the reconnect policy).
+    public var reconnects: UInt64 = 0
+    /// The first errors with the moment they happened (monotonic clock), in words.
+    public var errorLog: [LoggedError] = []
+
+    public struct LoggedError: Sendable {
+        public var time: UInt64
+        public var category: ErrorCounts.Category
+        public var message: String
+    }
 
     public static let keptMismatches = 5
+    /// Errors kept in words per worker: the timeline's first entries, not every error of a dead server.
+    public static let keptErrors = 20
 
     public init() {}
 
     /// The running counts an interval series is cut from.
     var intervalTotals: IntervalTotals {
         IntervalTotals(messagesSent: messagesSent, messagesReceived: messagesReceived, bytesSent: bytesSent, bytesReceived: bytesReceived,
-                       errors: errors.total, connectionsEstablished: connectionsEstablished, connectionsOpen: connectionsOpen)
+                       errors: errors, connectionsEstablished: connectionsEstablished, connectionsOpen: connectionsOpen)
     }
 
     mutating func merge(_ other: WorkerResult) {
@@ -158,6 +202,8 @@ public struct WorkerResult: Sendable {
         tcpInfo.merge(other.tcpInfo)
         firstError = firstError ?? other.firstError
         protocolMismatches += other.protocolMismatches.prefix(max(0, Self.keptMismatches - protocolMismatches.count))
+        reconnects += other.reconnects
+        errorLog = (errorLog + other.errorLog).sorted { $0.time < $1.time }
     }
 
     /// Decides whether a message that left at `now` belongs to the measured window: in open loop its
@@ -170,9 +216,13 @@ public struct WorkerResult: Sendable {
         return true
     }
 
-    /// Counts an error; the first one is kept in words (off the hot path: errors end a connection).
+    /// Counts an error; the first few are kept in words with their time (off the hot path: errors
+    /// end a connection, and past `keptErrors` nothing is allocated).
     mutating func record(_ category: ErrorCounts.Category, _ message: @autoclosure () -> String) {
         errors.count(category)
-        if firstError == nil { firstError = message() }
+        guard firstError == nil || errorLog.count < Self.keptErrors else { return }
+        let text = message()
+        if firstError == nil { firstError = text }
+        if errorLog.count < Self.keptErrors { errorLog.append(LoggedError(time: MonotonicClock.now(), category: category, message: text)) }
     }
 }

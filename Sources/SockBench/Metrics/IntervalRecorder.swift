@@ -100,14 +100,14 @@ struct IntervalTotals: Sendable, Equatable {
     var messagesReceived: UInt64 = 0
     var bytesSent: UInt64 = 0
     var bytesReceived: UInt64 = 0
-    var errors: UInt64 = 0
+    var errors = ErrorCounts()
     var connectionsEstablished = 0
     var connectionsOpen = 0
 
     func minus(_ earlier: IntervalTotals) -> IntervalTotals {
         IntervalTotals(messagesSent: messagesSent - earlier.messagesSent, messagesReceived: messagesReceived - earlier.messagesReceived,
                        bytesSent: bytesSent - earlier.bytesSent, bytesReceived: bytesReceived - earlier.bytesReceived,
-                       errors: errors - earlier.errors, connectionsEstablished: connectionsEstablished - earlier.connectionsEstablished,
+                       errors: errors.minus(earlier.errors), connectionsEstablished: connectionsEstablished - earlier.connectionsEstablished,
                        connectionsOpen: connectionsOpen)
     }
 
@@ -116,7 +116,7 @@ struct IntervalTotals: Sendable, Equatable {
         messagesReceived += other.messagesReceived
         bytesSent += other.bytesSent
         bytesReceived += other.bytesReceived
-        errors += other.errors
+        errors.add(other.errors)
         connectionsEstablished += other.connectionsEstablished
         connectionsOpen += other.connectionsOpen
     }

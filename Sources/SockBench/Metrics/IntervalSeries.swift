@@ -13,6 +13,8 @@ public struct IntervalRecord: Codable, Sendable, Equatable {
     /// Open loop only: the same answers timed from their actual send.
     public var latencyUncorrectedNs: IntervalLatency?
     public var errors: UInt64
+    /// The same errors by category (refused, reset, timeout, closed...): when each fault struck.
+    public var errorsByCategory: ErrorCounts?
     public var connectionsEstablished: Int
     public var connectionsOpen: Int
     /// The client process (sockbench) at the end of the interval.
@@ -134,12 +136,12 @@ final class IntervalCollector {
                 bitsPerSecondReceived: seconds > 0 ? Double(entry.totals.bytesReceived) * 8 / seconds : 0,
                 latencyNs: IntervalLatency(entry.latency),
                 latencyUncorrectedNs: plan.rate == nil ? nil : IntervalLatency(entry.uncorrected),
-                errors: entry.totals.errors, connectionsEstablished: entry.totals.connectionsEstablished,
+                errors: entry.totals.errors.total, errorsByCategory: entry.totals.errors, connectionsEstablished: entry.totals.connectionsEstablished,
                 connectionsOpen: entry.totals.connectionsOpen, residentBytes: resident,
                 openDescriptors: ProcessResources.openDescriptors())
             records.append(record)
             soFar.merge(entry.latency)
-            errorsSoFar += entry.totals.errors
+            errorsSoFar += entry.totals.errors.total
             let window = plan.endTime - plan.measureStart
             onProgress?(LoadProgress(elapsedNs: end, remainingNs: window - end, messagesPerSecond: record.messagesPerSecond,
                                            p99SoFarNs: soFar.percentile(99), errors: errorsSoFar))

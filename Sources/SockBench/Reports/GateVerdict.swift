@@ -10,9 +10,13 @@ public struct GateVerdict: Sendable {
         let failed = cases.filter { $0.outcome == .failed }
         let skipped = cases.filter { $0.outcome == .skipped }.count
         let improved = check?.results.filter { $0.outcome == .improved }.count ?? 0
-        if let failure = report.failure {
+        if report.status == "interrupted" {
+            exitCode = Interruption.exitCode
+            line = "INTERRUPTED (exit 130): \(report.scenario.name): \(report.failure ?? "stopped by a signal"); the report holds the runs so far"
+        } else if let failure = report.failure {
             exitCode = RunError.Code.runFailed.rawValue
-            line = "FAILED (exit 3): \(report.scenario.name): \(failure)"
+            let word = report.status == "degraded" ? "DEGRADED" : "FAILED"
+            line = "\(word) (exit 3): \(report.scenario.name): \(failure)"
         } else if let first = failed.first {
             exitCode = RunError.thresholdFailed
             line = "FAIL (exit 2): \(failed.count) of \(plural(cases.count, "check")) failed; first: \(first.name): \(first.message)"

@@ -8,7 +8,9 @@ public enum IntervalCSV {
         "variant", "repetition", "start_s", "end_s", "messages_sent", "messages_received", "messages_per_second",
         "bits_per_second_sent", "bits_per_second_received", "latency_count", "latency_p50_ns", "latency_p90_ns",
         "latency_p99_ns", "latency_p999_ns", "latency_max_ns", "latency_uncorrected_p50_ns", "latency_uncorrected_p99_ns",
-        "errors", "connections_established", "connections_open", "resident_bytes", "open_descriptors",
+        "errors",
+    ] + ErrorCounts.Category.allCases.map { "errors_\($0.rawValue)" } + [
+        "connections_established", "connections_open", "resident_bytes", "open_descriptors",
     ]
 
     public static func render(_ report: Report) -> String {
@@ -17,14 +19,17 @@ public enum IntervalCSV {
             for interval in run.intervals ?? [] {
                 let latency = interval.latencyNs
                 let uncorrected = interval.latencyUncorrectedNs
-                let fields: [String] = [
+                let categories: [String] = ErrorCounts.Category.allCases.map { category in
+                    interval.errorsByCategory.map { String($0[category]) } ?? ""
+                }
+                var fields: [String] = [
                     run.variant, run.repetition.map(String.init) ?? "1", number(interval.startS), number(interval.endS), "\(interval.messagesSent)", "\(interval.messagesReceived)",
                     number(interval.messagesPerSecond), number(interval.bitsPerSecondSent), number(interval.bitsPerSecondReceived),
                     "\(latency.count)", "\(latency.p50)", "\(latency.p90)", "\(latency.p99)", "\(latency.p999)", "\(latency.max)",
-                    uncorrected.map { "\($0.p50)" } ?? "", uncorrected.map { "\($0.p99)" } ?? "",
-                    "\(interval.errors)", "\(interval.connectionsEstablished)", "\(interval.connectionsOpen)",
-                    "\(interval.residentBytes)", "\(interval.openDescriptors)",
+                    uncorrected.map { "\($0.p50)" } ?? "", uncorrected.map { "\($0.p99)" } ?? "", "\(interval.errors)",
                 ]
+                fields += categories
+                fields += ["\(interval.connectionsEstablished)", "\(interval.connectionsOpen)", "\(interval.residentBytes)", "\(interval.openDescriptors)"]
                 lines.append(fields.map(escape).joined(separator: ","))
             }
         }

@@ -7,7 +7,9 @@ public struct Report: Codable, Sendable {
     public var tool = ToolInfo()
     /// UTC, ISO 8601.
     public var generatedAt: String
-    /// `ok`, or `failed` when the run could not measure what it set out to (exit code 3).
+    /// `ok`; `failed` when a run could not measure what it set out to, `degraded` when it measured
+    /// but the reference server died or the errors passed the budget (both exit code 3);
+    /// `interrupted` when SIGINT or SIGTERM cut it short (exit code 130; the runs so far are kept).
     public var status: String
     /// Why the run failed, when it did.
     public var failure: String?
@@ -94,6 +96,10 @@ public struct RunResult: Codable, Sendable {
     public var memory: MemoryRecord?
     /// Throughput, latency and errors per interval of the measured window.
     public var intervals: [IntervalRecord]?
+    /// Errors with their moment, the server exiting, an interruption (absent when nothing happened).
+    public var events: [RunEvent]?
+    /// The scenario's error budget against what the run saw (absent without `error_budget`).
+    public var errorBudget: ErrorBudgetRecord?
 
     public struct ScheduleRecord: Codable, Sendable {
         public var requestedPerSecond: Double
@@ -124,6 +130,8 @@ public struct RunResult: Codable, Sendable {
         public var requested: Int
         public var established: Int
         public var failed: Int
+        /// Connections opened again after an error or a close (the reconnect policy).
+        public var reconnects: UInt64?
     }
 
     public struct MessageCounts: Codable, Sendable {

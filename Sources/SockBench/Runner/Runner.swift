@@ -20,6 +20,9 @@ public enum Runner {
         public var progress: (@Sendable (LoadProgress) -> Void)?
         /// Called as each run of a matrix or repetition starts.
         public var runStarted: (@Sendable (RunStart) -> Void)?
+        /// Polled while runs go on (every 20 ms during a load): the name of the signal that asks the
+        /// run to stop (`SIGINT`), or nil. The CLI wires it to its signal handler.
+        public var interruption: (@Sendable () -> String?)?
 
         public init(outputDirectory: String? = nil, target: SocketAddress? = nil, duration: UInt64? = nil,
                     capture: Bool = true, executable: String) {
@@ -30,6 +33,7 @@ public enum Runner {
             self.executable = executable
             progress = nil
             runStarted = nil
+            interruption = nil
         }
     }
 
@@ -45,7 +49,8 @@ public enum Runner {
     public struct Outcome: Sendable {
         public var report: Report
         public var directory: String
-        /// 0 when the run measured what it set out to, 2 when a threshold failed, 3 when a run failed.
+        /// 0 when the run measured what it set out to, 2 when a threshold failed, 3 when a run failed
+        /// or was degraded, 130 when it was interrupted.
         public var exitCode: Int32
     }
 
@@ -88,33 +93,45 @@ public enum Runner {
         }
         let total = variants.count * scenario.repetitions
         var runs: [RunResult] = []
-        var failure: String?
+        var ending: RunEnding?
         runLoop: for repetition in 1...scenario.repetitions {
             for (index, variant) in variants.enumerated() {
+                if let signal = options.interruption?() {
+                    ending = RunEnding(status: .interrupted, reason: "interrupted by \(signal) after \(plural(runs.count, "run")) of \(total)")
+                    break runLoop
+                }
                 options.runStarted?(RunStart(number: runs.count + 1, total: total, variant: variant.name,
                                              repetition: repetition, repetitions: scenario.repetitions))
                 let captureFile = total > 1 ? "capture-\(index + 1)-\(repetition).pcap" : "capture.pcap"
-                var run = try measure(variant.scenario, options: options, captureFile: directory + "/" + captureFile)
+                var run: RunResult
+                do {
+                    run = try measure(variant.scenario, options: options, captureFile: directory + "/" + captureFile)
+                } catch where !runs.isEmpty {
+                    // A setup failure partway through a matrix keeps the runs measured so far.
+                    ending = RunEnding(status: .failed, reason: "\(variant.name) (repetition \(repetition)): \(error.message)")
+                    break runLoop
+                }
                 if !variant.settings.isEmpty {
                     run.variant = variant.name
                     run.settings = variant.settings
                 }
                 if scenario.repetitions > 1 { run.repetition = repetition }
                 runs.append(run)
-                if let reason = failureReason(run) {
-                    failure = total > 1 ? "\(variant.name) (repetition \(repetition)): \(reason)" : reason
+                if var end = RunEnding(run) {
+                    if total > 1 { end.reason = "\(variant.name) (repetition \(repetition)): \(end.reason)" }
+                    ending = end
                     break runLoop
                 }
             }
         }
-        let report = makeReport(scenario, runs: runs, failure: failure, started: started)
+        let report = makeReport(scenario, runs: runs, ending: ending, started: started)
         try write(report, to: directory)
         return Outcome(report: report, directory: directory, exitCode: GateVerdict(report: report).exitCode)
     }
 
-    static func makeReport(_ scenario: Scenario, runs: [RunResult], failure: String?, started: Date) -> Report {
-        var report = Report(generatedAt: ISO8601DateFormatter().string(from: started), status: failure == nil ? "ok" : "failed",
-                            failure: failure, environment: .current(), scenario: ScenarioRecord(scenario), runs: runs)
+    static func makeReport(_ scenario: Scenario, runs: [RunResult], ending: RunEnding?, started: Date) -> Report {
+        var report = Report(generatedAt: ISO8601DateFormatter().string(from: started), status: (ending?.status ?? .ok).rawValue,
+                            failure: ending?.reason, environment: .current(), scenario: ScenarioRecord(scenario), runs: runs)
         let keys = scenario.matrix?.keys ?? []
         if runs.count > 1 || !keys.isEmpty {
             report.matrix = Report.MatrixRecord(keys: keys, variants: scenario.runVariants.map(\.name), repetitions: scenario.repetitions)
@@ -152,10 +169,18 @@ public enum Runner {
 
         let usageBefore = resourceUsage()
         let load: LoadEngine.Outcome
+        var signalName: String?
+        let watch = { () -> RunControl.Reason? in
+            if let signal = options.interruption?() {
+                signalName = signal
+                return .interrupted
+            }
+            return server?.hasExited == true ? .serverExited : nil
+        }
         do {
             load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: target), connections: scenario.load.connections,
                                       threads: scenario.load.threads, warmup: scenario.load.warmupNanoseconds,
-                                      duration: scenario.load.durationNanoseconds, progress: options.progress)
+                                      duration: scenario.load.durationNanoseconds, progress: options.progress, watch: watch)
         } catch {
             _ = server?.stop()
             _ = capture.finish()
@@ -172,6 +197,28 @@ public enum Runner {
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
         run.tcpInfo = load.result.tcpInfo.summary
+        var events = load.errorEvents
+        switch load.stopped {
+        case (.interrupted, let at)?:
+            events.append(RunEvent(atS: at, kind: .interrupted, message: "interrupted by \(signalName ?? "a signal") at \(Format.seconds(at)) into the measured window"))
+        case (.serverExited, let at)?:
+            let how = serverOutcome.map { ServerProcess.describeExit($0.exitStatus) } ?? "exited"
+            events.append(RunEvent(atS: at, kind: .serverExited, message: "the reference server \(how) at \(Format.seconds(at)) into the measured window"))
+        case nil:
+            break
+        }
+        if let budget = scenario.load.errorBudget {
+            let attempts = load.result.messagesSent + UInt64(load.result.connectionsEstablished + load.result.connectionsFailed)
+            let allowed = budget.allowed(attempts: attempts)
+            let errors = load.result.errors.total
+            run.errorBudget = ErrorBudgetRecord(budget: budget.description, allowed: allowed, errors: errors, attempts: attempts, exceeded: errors > allowed)
+            if errors > allowed {
+                var seen: UInt64 = 0
+                let at = run.intervals?.first(where: { seen += $0.errors; return seen > allowed })?.endS ?? run.durationS
+                events.append(RunEvent(atS: at, kind: .errorBudget, message: "\(errors) errors passed the error budget of \(budget.description) (\(allowed) allowed)"))
+            }
+        }
+        run.events = events.isEmpty ? nil : events.sorted { $0.atS < $1.atS }
         return run
     }
 
@@ -267,7 +314,8 @@ public enum Runner {
             transport: scenario.transport, pattern: spec.pattern, direction: spec.pattern == .stream ? spec.direction : nil,
             messageSizeBytes: spec.messageSize, responseSizeBytes: scenario.server.responseSize, depth: spec.depth,
             durationS: Double(load.measuredNanoseconds) / 1e9, warmupS: Double(spec.warmupNanoseconds) / 1e9,
-            connections: .init(requested: spec.connections, established: measured.connectionsEstablished, failed: measured.connectionsFailed),
+            connections: .init(requested: spec.connections, established: measured.connectionsEstablished, failed: measured.connectionsFailed,
+                               reconnects: spec.reconnect && scenario.transport == .tcp ? measured.reconnects : nil),
             messages: .init(sent: measured.messagesSent, received: measured.messagesReceived,
                             bytesSent: measured.bytesSent, bytesReceived: measured.bytesReceived,
                             peakInFlight: measured.peakInFlight),
@@ -304,20 +352,6 @@ public enum Runner {
             requestedPerSecond: rate, achievedPerSecond: Double(sent) / seconds, scheduled: scheduled, sent: sent,
             unsent: scheduled > sent ? scheduled - sent : 0, lateSends: late, sendLagNs: measured.sendLag.summary,
             behindSchedule: Double(sent) < 0.99 * Double(scheduled) || Double(late) > 0.01 * Double(max(sent, 1)))
-    }
-
-    /// A run fails when it could not measure at all: no connection, or no answer to any request.
-    static func failureReason(_ run: RunResult) -> String? {
-        let target = run.target
-        let why = run.firstError.map { ": \($0)" } ?? ""
-        if run.connections.established == 0 {
-            return "no connection to \(target) could be established (\(run.connections.failed) of \(run.connections.requested) failed)\(why)"
-        }
-        let answered = run.pattern == .requestResponse ? run.messages.received : run.messages.sent + run.messages.bytesReceived
-        if answered == 0, run.errors.total > 0 {
-            return "nothing was exchanged with \(target)\(why)"
-        }
-        return nil
     }
 
     static func write(_ report: Report, to directory: String) throws(RunError) {

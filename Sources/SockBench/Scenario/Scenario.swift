@@ -163,6 +163,14 @@ public struct LoadSpec: Sendable, Equatable {
     public var requestTimeoutNanoseconds: UInt64 = 5_000_000_000
     /// A UDP datagram without its echo for this long is given up as lost (its slot is reused).
     public var udpLossTimeoutNanoseconds: UInt64 = 200_000_000
+    /// A stream connection that moves no byte either way for this long has stalled (a timeout error).
+    public var idleTimeoutNanoseconds: UInt64 = 10_000_000_000
+    /// A TCP connection that failed or was closed by the server opens again after `reconnectDelay`,
+    /// as wrk's do; false leaves it closed for the rest of the run, as iperf3's are.
+    public var reconnect = true
+    public var reconnectDelayNanoseconds: UInt64 = 100_000_000
+    /// More errors than this and the run is degraded (exit 3); nil: errors are reported, never fatal.
+    public var errorBudget: ErrorBudget?
 
     public init() {}
 

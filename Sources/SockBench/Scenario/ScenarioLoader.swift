@@ -8,7 +8,7 @@ public enum ScenarioLoader {
     static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
                            "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
-                           "rate", "think_time", "connect_rate", "ping_interval", "interval"]
+                           "idle_timeout", "reconnect", "reconnect_delay", "error_budget", "rate", "think_time", "connect_rate", "ping_interval", "interval"]
     static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size"]
     static let optionKeys = SocketOption.allCases.map(\.rawValue)
 
@@ -153,8 +153,20 @@ public enum ScenarioLoader {
         load.connectTimeoutNanoseconds = try doc.duration("connect_timeout", minimum: 1_000_000) ?? load.connectTimeoutNanoseconds
         load.requestTimeoutNanoseconds = try doc.duration("request_timeout", minimum: 1_000_000) ?? load.requestTimeoutNanoseconds
         load.udpLossTimeoutNanoseconds = try doc.duration("udp_loss_timeout", minimum: 1_000_000) ?? load.udpLossTimeoutNanoseconds
+        load.idleTimeoutNanoseconds = try doc.duration("idle_timeout", minimum: 1_000_000) ?? load.idleTimeoutNanoseconds
+        load.reconnect = try doc.boolean("reconnect") ?? load.reconnect
+        load.reconnectDelayNanoseconds = try doc.duration("reconnect_delay", minimum: 1_000_000) ?? load.reconnectDelayNanoseconds
+        if let text = try doc.scalar("error_budget", expected: "a count of errors (10) or a percentage of attempts (1%)") {
+            guard let budget = ErrorBudget(parsing: text) else {
+                throw doc.error("error_budget", at: doc["error_budget"], "expected a count of errors (10) or a percentage from 0% to 100% (0.5%), got '\(text)'")
+            }
+            load.errorBudget = budget
+        }
 
         let udp = server.transport == .udp
+        for key in ["reconnect", "reconnect_delay", "idle_timeout"] where udp && doc[key] != nil {
+            throw doc.error(key, at: doc[key], "\(key) applies to TCP connections; UDP has none to lose")
+        }
         let sizeRange = udp ? minimumDatagram...maximumDatagram : 1...(16 << 20)
         let defaultSize = load.pattern == .stream && !udp ? 128 << 10 : 64
         load.messageSize = try doc.size("message_size", in: sizeRange) ?? defaultSize

@@ -62,7 +62,10 @@ public final class ServerProcess: @unchecked Sendable {
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // Its own process group: a Ctrl-C at the terminal reaches sockbench alone, which then stops
+        // the server in order and keeps its statistics.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0
@@ -72,6 +75,7 @@ public final class ServerProcess: @unchecked Sendable {
             close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
             throw ServerProcessError(message: "cannot start the reference server \(executable): \(String(cString: strerror(spawned)))")
         }
+        CSockBenchLinux_track_child(pid)
         let deadline = MonotonicClock.now() + readyTimeout
         let line = readLine(stdoutPipe[0], deadline: deadline)
         guard let line, let range = line.range(of: " ready on ") else {
@@ -79,6 +83,7 @@ public final class ServerProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
+            CSockBenchLinux_untrack_child(pid)
             close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
             let reason = stderrText.trimmingWhitespace().split(separator: "\n").last.map(String.init)
                 ?? (line == nil ? "no ready line within \(Quantity.formatDuration(readyTimeout))" : "unexpected output '\(line!)'")
@@ -87,6 +92,10 @@ public final class ServerProcess: @unchecked Sendable {
         let addressText = String(line[range.upperBound...]).trimmingWhitespace()
         guard let address = try? SocketAddress(parsing: addressText) else {
             kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            CSockBenchLinux_untrack_child(pid)
+            close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
             throw ServerProcessError(message: "the reference server printed an address sockbench cannot read: '\(addressText)'")
         }
         return ServerProcess(pid: pid, address: address, stdoutFD: stdoutPipe[0], stderrFD: stderrPipe[0], stdinFD: stdinPipe[1])
@@ -116,6 +125,7 @@ public final class ServerProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             wait4(pid, &status, 0, &usage)
         }
+        CSockBenchLinux_untrack_child(pid)
         close(stdoutFD); close(stderrFD); close(stdinFD)
         let statistics = output.split(separator: "\n").lazy.compactMap { Self.statistics(fromLine: $0) }.last
         return Outcome(statistics: statistics, userSeconds: usage.ru_utime.seconds, systemSeconds: usage.ru_stime.seconds,
@@ -123,9 +133,23 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// True while the child has not exited.
-    public var isRunning: Bool {
-        var status: Int32 = 0
-        return !finished && waitpid(pid, &status, WNOHANG) == 0
+    public var isRunning: Bool { !finished && !hasExited }
+
+    /// True once the child has exited on its own; it is left for `stop` to reap (WNOWAIT), so its
+    /// exit status and CPU time are still there.
+    public var hasExited: Bool {
+        guard !finished else { return false }
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 else { return false }
+        return info.si_signo == SIGCHLD
+    }
+
+    /// A wait status in words: "exited with status 1", "was killed by signal 9 (SIGKILL)".
+    public static func describeExit(_ status: Int32) -> String {
+        let signal = status & 0x7f
+        if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
+        let name = CSockBenchLinux_signal_name(signal).map { String(cString: $0) } ?? "signal \(signal)"
+        return "was killed by signal \(signal) (\(name))"
     }
 
     /// What `sockbench serve --report-stats` prints before it exits: a prefix and one line of JSON.

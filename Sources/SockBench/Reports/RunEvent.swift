@@ -1,0 +1,35 @@
+/// Something that happened at one moment of a run (`runs[].events[]`): the first errors of each
+/// worker, the reference server exiting, an interruption, the error budget running out.
+public struct RunEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case error
+        case serverExited = "server-exited"
+        case interrupted
+        case errorBudget = "error-budget"
+    }
+
+    /// Seconds from the start of the measured window (negative: during the warm-up).
+    public var atS: Double
+    public var kind: Kind
+    /// For errors: refused, reset, timeout, closed, integrity, protocol or other.
+    public var category: String?
+    public var message: String
+
+    public init(atS: Double, kind: Kind, category: String? = nil, message: String) {
+        self.atS = atS
+        self.kind = kind
+        self.category = category
+        self.message = message
+    }
+}
+
+/// `runs[].error_budget`: the scenario's budget against the errors the run saw.
+public struct ErrorBudgetRecord: Codable, Sendable, Equatable {
+    /// As written in the scenario (`10 errors`, `1% of attempts`).
+    public var budget: String
+    public var allowed: UInt64
+    public var errors: UInt64
+    /// Messages sent plus connection attempts.
+    public var attempts: UInt64
+    public var exceeded: Bool
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// `load.error_budget`: how many errors a run may see before it counts as degraded (exit 3):
+/// a count (`error_budget: 10`) or a share of everything attempted (`error_budget: 1%`).
+public enum ErrorBudget: Sendable, Equatable, CustomStringConvertible {
+    case count(UInt64)
+    /// Percent of attempts: messages sent plus connection attempts.
+    case percent(Double)
+
+    /// Reads `10` or `0.5%`; nil when the text is neither.
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingWhitespace()
+        if trimmed.hasSuffix("%") {
+            guard let value = Double(trimmed.dropLast().trimmingWhitespace()), value.isFinite, (0...100).contains(value) else { return nil }
+            self = .percent(value)
+        } else {
+            guard let value = UInt64(trimmed) else { return nil }
+            self = .count(value)
+        }
+    }
+
+    /// The most errors allowed for `attempts` attempts.
+    public func allowed(attempts: UInt64) -> UInt64 {
+        switch self {
+        case .count(let count): count
+        case .percent(let percent): UInt64((Double(attempts) * percent / 100).rounded(.down))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let count): "\(count) errors"
+        case .percent(let percent): String(format: "%g%% of attempts", percent)
+        }
+    }
+}
