@@ -38,6 +38,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Load this server instead of the scenario's (HOST:PORT, e.g. 127.0.0.1:7 or [::1]:7).", valueName: "host:port"))
     var target: String?
 
+    @Flag(name: .long, help: "Allow a --target (or external server) outside loopback and this machine's own addresses.")
+    var allowRemote = false
+
+    @Option(name: .long, help: ArgumentHelp("Where the reference server listens (default: the scenario's server.bind, loopback). A non-loopback address is only taken from here.", valueName: "host:port"))
+    var bind: String?
+
     @Option(name: .long, help: ArgumentHelp("Measured duration, replacing the scenario's (e.g. 500ms, 10s).", valueName: "duration"))
     var duration: String?
 
@@ -65,6 +71,10 @@ struct RunCommand: ParsableCommand {
         options.interruption = { Interruption.signalName }
         if let target {
             do { options.target = try SocketAddress(parsing: target) } catch { throw CommandFailure.badInput("--target: \(error)") }
+        }
+        options.allowRemote = allowRemote
+        if let bind {
+            do { options.bind = try SocketAddress(parsing: bind) } catch { throw CommandFailure.badInput("--bind: \(error)") }
         }
         if let duration {
             guard case .success(let ns) = Quantity.nanoseconds(duration), ns >= 1_000_000 else {

@@ -72,7 +72,9 @@ struct LoadEngineTests {
     @Test("a server sending the wrong bytes is counted as an integrity error")
     func integrity() throws {
         // A tcp-source sends filler that is not the echo of any request.
-        let measured = try Self.measure(TestSupport.scenario(.tcpEcho, connections: 2), serverKind: .tcpSource)
+        var scenario = TestSupport.scenario(.tcpEcho, connections: 2)
+        scenario.load.reconnect = false // one failure per connection (the fault tests cover reconnecting)
+        let measured = try Self.measure(scenario, serverKind: .tcpSource)
         #expect(measured.result.errors.integrity == 2)
         #expect(measured.result.messagesReceived == 0)
     }
@@ -154,6 +156,7 @@ struct LoadEngineTests {
         var scenario = TestSupport.scenario(.tcpEcho, connections: 6, duration: 3_000_000_000)
         scenario.load.connectTimeoutNanoseconds = 200_000_000
         scenario.load.requestTimeoutNanoseconds = 200_000_000
+        scenario.load.reconnect = false
         let started = Date()
         let load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: address), connections: 6, threads: 1,
                                       warmup: 0, duration: scenario.load.durationNanoseconds)

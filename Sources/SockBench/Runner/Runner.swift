@@ -10,6 +10,11 @@ public enum Runner {
         public var outputDirectory: String?
         /// Replaces the scenario's server with this external one.
         public var target: SocketAddress?
+        /// `--allow-remote`: an external target may be outside this machine.
+        public var allowRemote = false
+        /// `--bind`: where reference servers listen, replacing the scenario's; also the only way to
+        /// let them listen beyond loopback.
+        public var bind: SocketAddress?
         /// Replaces the scenario's measured duration.
         public var duration: UInt64?
         /// False turns capture off whatever the scenario says (`--no-capture`).
@@ -62,6 +67,7 @@ public enum Runner {
             resolved.server = ServerSpec(kind: .external, address: target, externalTransport: original.transport,
                                          responseSize: original.responseSize)
         }
+        if let bind = options.bind, resolved.server.kind != .external { resolved.server.bind = bind }
         if let duration = options.duration { resolved.load.durationNanoseconds = duration }
         if !options.capture {
             resolved.capture.enabled = false
@@ -75,16 +81,24 @@ public enum Runner {
     public static func run(_ original: Scenario, options: Options) throws(RunError) -> Outcome {
         let scenario = resolve(original, options: options)
         let started = Date()
+        let variants = scenario.runVariants.map { variant in
+            var resolved = variant
+            resolved.scenario = resolve(variant.scenario, options: options)
+            return resolved
+        }
+        // Before anything is written or sent.
+        for variant in variants {
+            let server = variant.scenario.server
+            let refusal = server.kind == .external
+                ? server.address.flatMap { TargetPolicy.refusal(target: $0, allowRemote: options.allowRemote) }
+                : TargetPolicy.refusal(bind: server.bind, confirmed: options.bind != nil)
+            if let refusal { throw RunError(.badInput, refusal) }
+        }
         let directory = options.outputDirectory ?? defaultDirectory(for: scenario, at: started)
         do {
             try AtomicFile.prepareDirectory(directory)
         } catch {
             throw RunError(.badInput, "\(error)")
-        }
-        let variants = scenario.runVariants.map { variant in
-            var resolved = variant
-            resolved.scenario = resolve(variant.scenario, options: options)
-            return resolved
         }
         // Before any server starts, so servers inherit the raised descriptor limit.
         let connections = variants.map(\.scenario.load.connections).max() ?? 1
