@@ -126,3 +126,9 @@ int CSockBenchLinux_track_temp(const char *path) {
 void CSockBenchLinux_untrack_temp(int slot) {
     if (slot >= 0 && slot < TRACKED_TEMPS) __atomic_store_n(&tracked_temp_used[slot], 0, __ATOMIC_RELEASE);
 }
+
+#include <sys/prctl.h>
+
+int CSockBenchLinux_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+}

@@ -50,13 +50,8 @@ struct ServeCommand: ParsableCommand {
         let configuration = try makeConfiguration()
         // Hold as many connections as the hard limit allows (a `run` with 10,000 connections needs them).
         _ = ProcessResources.raiseDescriptorLimit(to: Int.max)
-        // Block the stop signals before any thread starts, so only the signalfd below sees them.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-        let signalFD = signalfd(-1, &signals, Int32(SFD_CLOEXEC))
+        // Before any thread starts, so only the signalfd sees the stop signals.
+        let stopSignals = StopSignals()
 
         let server: ReferenceServer
         do {
@@ -67,16 +62,7 @@ struct ServeCommand: ParsableCommand {
         }
         FileHandleOutput.standardOutput(server.readyLine)
 
-        var watched = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
-        if exitOnStdinEof { watched.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
-        waiting: while true {
-            if poll(&watched, nfds_t(watched.count), -1) < 0 { continue }
-            if watched[0].revents != 0 { break }
-            if watched.count > 1, watched[1].revents != 0 {
-                var byte: UInt8 = 0
-                if read(STDIN_FILENO, &byte, 1) <= 0 { break waiting }
-            }
-        }
+        stopSignals.wait(orStdinEOF: exitOnStdinEof)
         server.stop()
         var statistics = server.statistics
         statistics.peakResidentBytes = ProcessResources.peakResidentBytes()

@@ -42,4 +42,7 @@ void CSockBenchLinux_untrack_child(int pid);
 int CSockBenchLinux_track_temp(const char *path);
 void CSockBenchLinux_untrack_temp(int slot);
 
+/// prctl(PR_SET_TIMERSLACK): how late the kernel may wake this thread (default 50 µs).
+int CSockBenchLinux_set_timer_slack(unsigned long nanoseconds);
+
 #endif

@@ -55,12 +55,21 @@ public enum MarkdownReport {
         if let uncorrected = run.latencyUncorrectedNs { latencies.append(("round trip from actual send (uncorrected)", uncorrected)) }
         latencies.append(("connect", run.connectLatencyNs))
         out += ["", "### Latency", "", latencyTable(latencies)]
-        out += ["", "### Errors", "", "| total | refused | reset | timeout | integrity | protocol | other |", "|---|---|---|---|---|---|---|"]
-        let e = run.errors
-        out.append("| \(e.total) | \(e.refused) | \(e.reset) | \(e.timeout) | \(e.integrity) | \(e.protocol) | \(e.other) |")
+        let categories = ErrorCounts.Category.allCases
+        out += ["", "### Errors", "", "| total | " + categories.map(\.rawValue).joined(separator: " | ") + " |",
+                "|---|" + String(repeating: "---|", count: categories.count)]
+        out.append("| \(run.errors.total) | " + categories.map { "\(run.errors[$0])" }.joined(separator: " | ") + " |")
         if let first = run.firstError { out += ["", "First error: \(first)"] }
         out.append("")
-        out.append("Connections: \(run.connections.established) established, \(run.connections.failed) failed of \(run.connections.requested).")
+        out.append("Connections: \(run.connections.established) established, \(run.connections.failed) failed of \(run.connections.requested)"
+            + (run.connections.reconnects.map { ", \($0) reopened by the reconnect policy." } ?? "."))
+        if let budget = run.errorBudget {
+            out.append("")
+            out.append("Error budget \(budget.budget): \(budget.errors) errors in \(budget.attempts) attempts, \(budget.allowed) allowed — "
+                + (budget.exceeded ? "**exceeded** (the run is degraded)." : "within budget."))
+        }
+        if let events = run.events, !events.isEmpty { out += ["", eventSection(events)] }
+        if let impairment = run.impairment { out += ["", impairmentSection(impairment, run: run)] }
         if let udp = run.udp {
             out += ["", "### UDP delivery", "", "| sent | received | lost | loss | duplicated | reordered | jitter (RFC 3550) |",
                     "|---|---|---|---|---|---|---|"]

@@ -100,6 +100,8 @@ public struct RunResult: Codable, Sendable {
     public var events: [RunEvent]?
     /// The scenario's error budget against what the run saw (absent without `error_budget`).
     public var errorBudget: ErrorBudgetRecord?
+    /// What the impairment proxy injected (absent without `impair:`).
+    public var impairment: ImpairmentRecord?
 
     public struct ScheduleRecord: Codable, Sendable {
         public var requestedPerSecond: Double

@@ -172,11 +172,26 @@ public enum Runner {
         } else {
             target = scenario.server.address!
         }
+        // With `impair:`, clients talk to the proxy, and the proxy to the server.
+        var proxy: ServerProcess?
+        var clientTarget = target
+        if let impairment = scenario.impairment {
+            do {
+                proxy = try ServerProcess.launch(executable: options.executable,
+                                                 arguments: proxyArguments(impairment, upstream: target, transport: scenario.transport),
+                                                 name: "impairment proxy")
+            } catch {
+                _ = server?.stop()
+                throw RunError(.runFailed, error.message)
+            }
+            clientTarget = proxy!.address
+        }
 
         let capture: CaptureStart
         do throws(CaptureError) {
-            capture = try startCapture(scenario, target: target, filePath: captureFile)
+            capture = try startCapture(scenario, target: clientTarget, filePath: captureFile)
         } catch {
+            _ = proxy?.stop()
             _ = server?.stop()
             throw RunError(.runFailed, "capture is required (capture.required: true) but could not start: \(error.message)")
         }
@@ -192,16 +207,18 @@ public enum Runner {
             return server?.hasExited == true ? .serverExited : nil
         }
         do {
-            load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: target), connections: scenario.load.connections,
+            load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: clientTarget), connections: scenario.load.connections,
                                       threads: scenario.load.threads, warmup: scenario.load.warmupNanoseconds,
                                       duration: scenario.load.durationNanoseconds, progress: options.progress, watch: watch)
         } catch {
+            _ = proxy?.stop()
             _ = server?.stop()
             _ = capture.finish()
             throw RunError(.runFailed, "cannot start the load: \(error)")
         }
         let usageAfter = resourceUsage()
         // The server stops before the capture, so its last FIN and ACK are on the wire when the capture drains.
+        let proxyOutcome = proxy?.stop()
         let serverOutcome = server?.stop()
         let captureRecord = capture.finish()
 
@@ -211,6 +228,11 @@ public enum Runner {
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
         run.tcpInfo = load.result.tcpInfo.summary
+        if let impairment = scenario.impairment, let proxy {
+            run.impairment = ImpairmentRecord(
+                proxy: proxy.address.description, settings: Dictionary(uniqueKeysWithValues: impairment.settings.map { ($0.key, $0.text) }),
+                injected: proxyOutcome.flatMap { ServerProcess.decodeLast(prefix: ImpairmentProxy.statisticsPrefix, in: $0.output) })
+        }
         var events = load.errorEvents
         switch load.stopped {
         case (.interrupted, let at)?:
@@ -283,6 +305,16 @@ public enum Runner {
         case .conversation:
             return nil
         }
+    }
+
+    /// `sockbench proxy` arguments that put `impairment` in front of `upstream`, on the same loopback family.
+    static func proxyArguments(_ impairment: ImpairmentSpec, upstream: SocketAddress, transport: Socket.Transport) -> [String] {
+        var arguments = ["proxy", "--upstream", upstream.description, "--listen", upstream.family == .ipv6 ? "[::1]:0" : "127.0.0.1:0",
+                         "--protocol", transport.rawValue, "--report-stats", "--exit-on-stdin-eof"]
+        // The runner already checked the target; a proxy in front of an allowed remote target may forward to it.
+        if !TargetPolicy.isLocal(upstream) { arguments.append("--allow-remote") }
+        for (key, text) in impairment.settings { arguments += ["--" + key.replacingOccurrences(of: "_", with: "-"), text] }
+        return arguments
     }
 
     static func serverConfiguration(_ scenario: Scenario) -> ServerConfiguration? {

@@ -17,6 +17,8 @@ public struct Scenario: Sendable, Equatable {
     public var repetitions = 1
     /// `thresholds:`: conditions every variant's figures must meet, else exit code 2.
     public var thresholds: [Threshold] = []
+    /// `impair:`: an impairment proxy between the clients and the server (nil: none).
+    public var impairment: ImpairmentSpec?
 
     public init(name: String, description: String = "", server: ServerSpec, client: ClientSpec = ClientSpec(),
                 load: LoadSpec = LoadSpec(), capture: CaptureSpec = CaptureSpec(), conversation: [ConversationStep] = [],

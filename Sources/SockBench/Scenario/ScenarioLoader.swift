@@ -4,7 +4,7 @@ import Yams
 /// Reads a scenario from YAML or JSON (JSON is read by the same YAML parser, so its errors
 /// carry line and column too), checks every key and value, and fills in defaults.
 public enum ScenarioLoader {
-    static let topKeys = ["name", "description", "server", "client", "load", "capture", "conversation", "matrix", "repeat", "thresholds"]
+    static let topKeys = ["name", "description", "server", "client", "load", "capture", "conversation", "matrix", "repeat", "thresholds", "impair"]
     static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
                            "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
@@ -86,8 +86,12 @@ public enum ScenarioLoader {
         if load.pattern != .conversation, top["conversation"] != nil {
             throw top.error("conversation", at: top["conversation"], "conversation steps need load.pattern: conversation")
         }
-        return Scenario(name: name, description: try top.string("description") ?? "", server: server,
-                        client: client, load: load, capture: capture, conversation: conversation, sourcePath: path)
+        var scenario = Scenario(name: name, description: try top.string("description") ?? "", server: server,
+                                client: client, load: load, capture: capture, conversation: conversation, sourcePath: path)
+        scenario.impairment = try top["impair"].map { node throws(ScenarioError) in
+            try impairment(node, path: path, transport: server.transport)
+        }
+        return scenario
     }
 
     static func serverSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> ServerSpec {

@@ -16,6 +16,8 @@ public final class ServerProcess: @unchecked Sendable {
 
     public struct Outcome: Sendable {
         public var statistics: ServerStatistics?
+        /// What the child printed on stdout (the ready line, its statistics line).
+        public var output: String
         public var userSeconds: Double
         public var systemSeconds: Double
         public var exitStatus: Int32
@@ -39,7 +41,15 @@ public final class ServerProcess: @unchecked Sendable {
     /// Starts `executable serve ...` and waits up to `readyTimeout` for its ready line.
     public static func launch(executable: String, configuration: ServerConfiguration,
                               readyTimeout: UInt64 = 10_000_000_000) throws(ServerProcessError) -> ServerProcess {
-        let argv = [executable] + arguments(for: configuration)
+        try launch(executable: executable, arguments: arguments(for: configuration),
+                   name: "reference server \(configuration.kind.rawValue)", readyTimeout: readyTimeout)
+    }
+
+    /// Starts `executable arguments...` (a `serve` or a `proxy`) and waits up to `readyTimeout` for
+    /// the line that says "ready on ADDRESS".
+    public static func launch(executable: String, arguments: [String], name: String,
+                              readyTimeout: UInt64 = 10_000_000_000) throws(ServerProcessError) -> ServerProcess {
+        let argv = [executable] + arguments
         var stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1], stdinPipe: [Int32] = [-1, -1]
         guard CSockBenchLinux_pipe2(&stdoutPipe, O_CLOEXEC) == 0, CSockBenchLinux_pipe2(&stderrPipe, O_CLOEXEC) == 0, CSockBenchLinux_pipe2(&stdinPipe, O_CLOEXEC) == 0 else {
             throw ServerProcessError(message: "cannot create pipes for the reference server: \(String(cString: strerror(errno)))")
@@ -73,7 +83,7 @@ public final class ServerProcess: @unchecked Sendable {
         close(stdoutPipe[1]); close(stderrPipe[1]); close(stdinPipe[0])
         guard spawned == 0 else {
             close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
-            throw ServerProcessError(message: "cannot start the reference server \(executable): \(String(cString: strerror(spawned)))")
+            throw ServerProcessError(message: "cannot start the \(name) (\(executable)): \(String(cString: strerror(spawned)))")
         }
         CSockBenchLinux_track_child(pid)
         let deadline = MonotonicClock.now() + readyTimeout
@@ -87,16 +97,16 @@ public final class ServerProcess: @unchecked Sendable {
             close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
             let reason = stderrText.trimmingWhitespace().split(separator: "\n").last.map(String.init)
                 ?? (line == nil ? "no ready line within \(Quantity.formatDuration(readyTimeout))" : "unexpected output '\(line!)'")
-            throw ServerProcessError(message: "the reference server \(configuration.kind.rawValue) did not start: \(reason)")
+            throw ServerProcessError(message: "the \(name) did not start: \(reason)")
         }
-        let addressText = String(line[range.upperBound...]).trimmingWhitespace()
+        let addressText = String(line[range.upperBound...].split(separator: " ").first ?? "")
         guard let address = try? SocketAddress(parsing: addressText) else {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
             CSockBenchLinux_untrack_child(pid)
             close(stdoutPipe[0]); close(stderrPipe[0]); close(stdinPipe[1])
-            throw ServerProcessError(message: "the reference server printed an address sockbench cannot read: '\(addressText)'")
+            throw ServerProcessError(message: "the \(name) printed an address sockbench cannot read: '\(addressText)'")
         }
         return ServerProcess(pid: pid, address: address, stdoutFD: stdoutPipe[0], stderrFD: stderrPipe[0], stdinFD: stdinPipe[1])
     }
@@ -115,7 +125,7 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Sends SIGTERM, reads the statistics line, and reaps the child (SIGKILL after `timeout`).
     public func stop(timeout: UInt64 = 5_000_000_000) -> Outcome {
-        guard !finished else { return Outcome(statistics: nil, userSeconds: 0, systemSeconds: 0, exitStatus: -1) }
+        guard !finished else { return Outcome(statistics: nil, output: "", userSeconds: 0, systemSeconds: 0, exitStatus: -1) }
         finished = true
         kill(pid, SIGTERM)
         let output = Self.readAll(stdoutFD, deadline: MonotonicClock.now() + timeout)
@@ -127,8 +137,8 @@ public final class ServerProcess: @unchecked Sendable {
         }
         CSockBenchLinux_untrack_child(pid)
         close(stdoutFD); close(stderrFD); close(stdinFD)
-        let statistics = output.split(separator: "\n").lazy.compactMap { Self.statistics(fromLine: $0) }.last
-        return Outcome(statistics: statistics, userSeconds: usage.ru_utime.seconds, systemSeconds: usage.ru_stime.seconds,
+        let statistics: ServerStatistics? = Self.decodeLast(prefix: Self.statisticsPrefix, in: output)
+        return Outcome(statistics: statistics, output: output, userSeconds: usage.ru_utime.seconds, systemSeconds: usage.ru_stime.seconds,
                        exitStatus: status)
     }
 
@@ -155,16 +165,20 @@ public final class ServerProcess: @unchecked Sendable {
     /// What `sockbench serve --report-stats` prints before it exits: a prefix and one line of JSON.
     static let statisticsPrefix = "sockbench serve: stats "
 
-    public static func statisticsLine(_ statistics: ServerStatistics) -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        let json = (try? encoder.encode(statistics)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return statisticsPrefix + json
+    public static func statisticsLine(_ statistics: ServerStatistics) -> String { statisticsLine(statistics, prefix: statisticsPrefix) }
+
+    /// The JSON of the last line of `output` that starts with `prefix`, decoded.
+    public static func decodeLast<T: Decodable>(prefix: String, in output: String) -> T? {
+        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix(prefix) }) else { return nil }
+        return try? JSONDecoder.snakeCase.decode(T.self, from: Data(line.dropFirst(prefix.count).utf8))
     }
 
-    static func statistics(fromLine line: Substring) -> ServerStatistics? {
-        guard line.hasPrefix(statisticsPrefix) else { return nil }
-        return try? JSONDecoder.snakeCase.decode(ServerStatistics.self, from: Data(line.dropFirst(statisticsPrefix.count).utf8))
+    /// A statistics line: `prefix` and one line of snake_case JSON.
+    public static func statisticsLine<T: Encodable>(_ value: T, prefix: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let json = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return prefix + json
     }
 
     static func readLine(_ fd: Int32, deadline: UInt64) -> String? {

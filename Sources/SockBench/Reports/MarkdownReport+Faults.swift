@@ -1,0 +1,40 @@
+import Foundation
+
+/// The run's timeline of faults and what the impairment proxy injected, next to what was measured.
+extension MarkdownReport {
+    static func eventSection(_ events: [RunEvent]) -> String {
+        var out = ["### Events", "", "| at | what | detail |", "|---|---|---|"]
+        for event in events {
+            let what = event.category.map { "\(event.kind.rawValue) (\($0))" } ?? event.kind.rawValue
+            out.append("| \(String(format: "%.3f s", event.atS)) | \(what) | \(event.message.replacingOccurrences(of: "|", with: "\\|")) |")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func impairmentSection(_ impairment: ImpairmentRecord, run: RunResult) -> String {
+        let settings = ImpairmentSpec.keys.compactMap { key in impairment.settings[key].map { "\(key) \($0)" } }
+        var out = ["### Impairment", "", "Through the proxy at \(impairment.proxy): " + settings.joined(separator: ", ") + ".", ""]
+        guard let injected = impairment.injected else {
+            out.append("The proxy did not report what it injected.")
+            return out.joined(separator: "\n")
+        }
+        out += ["| injected | count | measured by the clients |", "|---|---|---|"]
+        if run.transport == .udp {
+            let arrived = injected.datagramsToServer + injected.dropped
+            let share = arrived == 0 ? 0 : 100 * Double(injected.dropped) / Double(arrived)
+            let measured = run.udp?.lossPercent.map { String(format: "loss %.2f%%", $0) } ?? "n/a"
+            out.append("| dropped | \(injected.dropped) (\(String(format: "%.2f%%", share)) of datagrams to the server) | \(measured) |")
+            out.append("| duplicated | \(injected.duplicated) | \(run.udp.map { "\($0.duplicated) duplicates" } ?? "n/a") |")
+            out.append("| reordered | \(injected.reordered) | \(run.udp.map { "\($0.reordered) out of order" } ?? "n/a") |")
+            out.append("| dropped by a full queue | \(injected.queueDrops) | |")
+        } else {
+            out.append("| resets | \(injected.resets) | \(run.errors.reset) reset errors |")
+            out.append("| stalls | \(injected.stalls) | \(run.errors.timeout) timeouts |")
+            out.append("| sliced writes | \(injected.slicedWrites) | \(run.capture?.analysis?.tcp?.segmentsPerMessage.map { String(format: "%.2f / %.2f segments per message", $0.clientToServer, $0.serverToClient) } ?? "") |")
+        }
+        let seconds = max(run.durationS, 1e-9)
+        out.append("| bytes to server / to client | \(injected.bytesToServer) / \(injected.bytesToClient) | "
+            + "\(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) sent, \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived)) received over \(String(format: "%.2f s", seconds)) |")
+        return out.joined(separator: "\n")
+    }
+}
