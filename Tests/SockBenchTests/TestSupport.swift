@@ -160,11 +160,11 @@ final class RunningCommand {
     let process = Process()
     private let outputPath: String
 
-    init(_ arguments: [String], in directory: String) throws {
-        outputPath = directory + "/command-output.txt"
+    init(_ arguments: [String], in directory: String, executable: String = TestSupport.executable) throws {
+        outputPath = directory + "/command-output-\(UInt32.random(in: 0...UInt32.max)).txt"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = FileHandle(forWritingAtPath: outputPath)!
-        process.executableURL = URL(fileURLWithPath: TestSupport.executable)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: TestSupport.packageRoot)
         process.standardOutput = output
