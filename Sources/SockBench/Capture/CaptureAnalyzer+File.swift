@@ -7,7 +7,12 @@ extension CaptureAnalyzer {
         let filter = configuration.serverPort.map { "port \($0)" }
         let capture = try PacketCapture.file(path: path, filter: filter)
         var analyzer = CaptureAnalyzer(configuration: configuration, linkType: capture.linkType)
-        try capture.run { frame in analyzer.consume(frame) }
+        do {
+            try capture.run { frame in analyzer.consume(frame) }
+        } catch {
+            // A file damaged part-way: say which file, as the opening error does.
+            throw CaptureError(error.code, "cannot read \(path) to its end: \(error.message)")
+        }
         return analyzer.finish()
     }
 }

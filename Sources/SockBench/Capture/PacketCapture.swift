@@ -164,7 +164,14 @@ final class PacketCapture: @unchecked Sendable {
             throw CaptureError(.unreadable, "cannot read \(path) as a capture: \(Self.text(errorText))")
         }
         let capture = try PacketCapture(handle: handle, isLive: false)
-        if let filter { try capture.apply(filter: filter) }
+        if let filter {
+            do {
+                try capture.apply(filter: filter)
+            } catch {
+                // The filter is sockbench's own: what fails is the file's link type (a damaged or exotic header).
+                throw CaptureError(.unreadable, "cannot read \(path): its link type \(capture.linkType) cannot be filtered (\(error.message))")
+            }
+        }
         return capture
     }
 
