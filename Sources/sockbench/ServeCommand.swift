@@ -40,6 +40,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("udp-echo: drop every Nth datagram on purpose (tests loss counting).", visibility: .hidden))
     var dropEvery = 0
 
+    @Option(name: .long, help: "TCP: most connections open at once; more are closed on arrival, with a log line.")
+    var maxConnections = ServerConfiguration.defaultMaxConnections
+
+    @Option(name: .long, help: ArgumentHelp("TCP: most bytes parked for clients that do not read their answers (default 1GiB); a connection that would pass it is closed, with a log line.", valueName: "size"))
+    var maxBuffered: String?
+
     @Flag(name: .long, help: ArgumentHelp("Print a statistics line when stopping (used by `sockbench run`).", visibility: .hidden))
     var reportStats = false
 
@@ -94,9 +100,13 @@ struct ServeCommand: ParsableCommand {
             return bytes
         }
         if greeting != nil, serverKind != .tcpEcho { throw CommandFailure.badInput("serve --greeting: only tcp-echo speaks first") }
-        return ServerConfiguration(kind: serverKind, bind: address, threads: threads, options: options,
-                                   requestSize: try size(requestSize, "--request-size"),
-                                   responseSize: try size(responseSize, "--response-size"), dropEvery: dropEvery,
-                                   greeting: Array((greeting ?? "").utf8))
+        guard maxConnections >= 1 else { throw CommandFailure.badInput("serve --max-connections: expected at least 1, got \(maxConnections)") }
+        var configuration = ServerConfiguration(kind: serverKind, bind: address, threads: threads, options: options,
+                                                requestSize: try size(requestSize, "--request-size"),
+                                                responseSize: try size(responseSize, "--response-size"), dropEvery: dropEvery,
+                                                greeting: Array((greeting ?? "").utf8))
+        configuration.maxConnections = maxConnections
+        if let maxBuffered { configuration.maxBufferedBytes = try size(maxBuffered, "--max-buffered") }
+        return configuration
     }
 }

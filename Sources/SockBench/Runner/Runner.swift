@@ -319,10 +319,13 @@ public enum Runner {
 
     static func serverConfiguration(_ scenario: Scenario) -> ServerConfiguration? {
         guard scenario.server.kind != .external else { return nil }
-        return ServerConfiguration(kind: scenario.server.kind, bind: scenario.server.bind, threads: scenario.server.threads,
-                                   options: scenario.server.options, requestSize: scenario.load.messageSize,
-                                   responseSize: scenario.server.responseSize ?? scenario.load.messageSize,
-                                   greeting: scenario.server.greeting)
+        var configuration = ServerConfiguration(kind: scenario.server.kind, bind: scenario.server.bind, threads: scenario.server.threads,
+                                                options: scenario.server.options, requestSize: scenario.load.messageSize,
+                                                responseSize: scenario.server.responseSize ?? scenario.load.messageSize,
+                                                greeting: scenario.server.greeting)
+        configuration.maxConnections = scenario.server.maxConnections
+        configuration.maxBufferedBytes = scenario.server.maxBufferedBytes
+        return configuration
     }
 
     static func makeResult(scenario: Scenario, target: SocketAddress, load: LoadEngine.Outcome,

@@ -75,6 +75,9 @@ public struct ServerSpec: Sendable, Equatable {
     /// tcp-echo: bytes the server sends first on every connection (servers that speak first).
     public var greeting: [UInt8]
     public var options: SocketOptionSet
+    /// TCP reference servers: the connection and parked-bytes caps (`max_connections`, `max_buffered`).
+    public var maxConnections = ServerConfiguration.defaultMaxConnections
+    public var maxBufferedBytes = ServerConfiguration.defaultMaxBufferedBytes
 
     public init(kind: ServerKind, bind: SocketAddress = ServerSpec.defaultBind, address: SocketAddress? = nil,
                 externalTransport: Socket.Transport = .tcp, responseSize: Int? = nil, threads: Int = 1,

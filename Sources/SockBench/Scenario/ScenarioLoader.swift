@@ -5,7 +5,7 @@ import Yams
 /// carry line and column too), checks every key and value, and fills in defaults.
 public enum ScenarioLoader {
     static let topKeys = ["name", "description", "server", "client", "load", "capture", "conversation", "matrix", "repeat", "thresholds", "impair"]
-    static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting"]
+    static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting", "max_connections", "max_buffered"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
                            "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
                            "idle_timeout", "reconnect", "reconnect_delay", "error_budget", "rate", "think_time", "connect_rate", "ping_interval", "interval"]
@@ -116,6 +116,8 @@ public enum ScenarioLoader {
             }
             server.bind = try doc.address("bind") ?? ServerSpec.defaultBind
             server.threads = try doc.integer("threads", in: 1...64) ?? 1
+            server.maxConnections = try doc.integer("max_connections", in: 1...1_000_000) ?? server.maxConnections
+            server.maxBufferedBytes = try doc.size("max_buffered", in: (256 << 10)...(64 << 30)) ?? server.maxBufferedBytes
         }
         if let responseSize = try doc.size("response_size", in: 1...(16 << 20)) {
             guard kind == .tcpRR || kind == .external else {

@@ -38,19 +38,23 @@ public final class ReferenceServer: @unchecked Sendable {
         }
     }
 
+    private var limits: ServerLimits?
+
     deinit {
         stop()
         close(socketFD)
     }
 
     public func start() throws(SocketError) {
+        let limits = ServerLimits(maxConnections: configuration.maxConnections, maxBufferedBytes: configuration.maxBufferedBytes)
+        self.limits = limits
         for index in 0..<max(1, configuration.threads) {
             if configuration.kind.transport == .udp {
                 let loop = try UDPServerLoop(configuration: configuration, socketFD: socketFD, wakeFD: wake.fd)
                 udpLoops.append(loop)
                 threads.append(try JoinableThread(name: "udp-server-\(index)") { loop.run() })
             } else {
-                let loop = try TCPServerLoop(configuration: configuration, listener: socketFD, wakeFD: wake.fd)
+                let loop = try TCPServerLoop(configuration: configuration, listener: socketFD, wakeFD: wake.fd, limits: limits)
                 tcpLoops.append(loop)
                 threads.append(try JoinableThread(name: "tcp-server-\(index)") { loop.run() })
             }
@@ -70,6 +74,10 @@ public final class ReferenceServer: @unchecked Sendable {
         var total = ServerStatistics()
         tcpLoops.forEach { total.add($0.statistics) }
         udpLoops.forEach { total.add($0.statistics) }
+        if let limits, configuration.kind.transport == .tcp {
+            total.connectionsRefusedByCap = limits.refusedConnections
+            total.connectionsClosedByBufferCap = limits.connectionsClosedForBuffer
+        }
         if configuration.kind.transport == .udp {
             total.effectiveOptions = SocketOptionSet.effective(of: socketFD, ipv6: configuration.bind.family == .ipv6, tcp: false)
         }

@@ -12,6 +12,14 @@ public struct ServerConfiguration: Sendable {
     public var dropEvery: Int
     /// tcp-echo: bytes sent on every new connection before anything is echoed.
     public var greeting: [UInt8]
+    /// TCP: most connections open at once; more are closed as they arrive (with a log line).
+    public var maxConnections = ServerConfiguration.defaultMaxConnections
+    /// TCP: most bytes parked for clients that do not read their answers; a connection that would
+    /// pass it is closed (with a log line).
+    public var maxBufferedBytes = ServerConfiguration.defaultMaxBufferedBytes
+
+    public static let defaultMaxConnections = 100_000
+    public static let defaultMaxBufferedBytes = 1 << 30
 
     public init(kind: ServerKind, bind: SocketAddress = ServerSpec.defaultBind, threads: Int = 1,
                 options: SocketOptionSet = SocketOptionSet(), requestSize: Int = 64, responseSize: Int = 64,
@@ -35,6 +43,9 @@ public struct ServerStatistics: Codable, Sendable, Equatable {
     public var datagramsReceived: UInt64 = 0
     public var datagramsSent: UInt64 = 0
     public var datagramsDropped: UInt64 = 0
+    /// Connections closed on arrival at the connection cap, and closed for passing the buffer cap.
+    public var connectionsRefusedByCap: Int?
+    public var connectionsClosedByBufferCap: Int?
     /// The server process's peak resident memory (VmHWM), read as it stops.
     public var peakResidentBytes: UInt64?
     /// Options read back from the first accepted socket (TCP) or the server socket (UDP).

@@ -31,6 +31,12 @@ public final class ServerProcess: @unchecked Sendable {
             arguments += ["--request-size", String(configuration.requestSize), "--response-size", String(configuration.responseSize)]
         }
         if configuration.dropEvery > 0 { arguments += ["--drop-every", String(configuration.dropEvery)] }
+        if configuration.maxConnections != ServerConfiguration.defaultMaxConnections {
+            arguments += ["--max-connections", String(configuration.maxConnections)]
+        }
+        if configuration.maxBufferedBytes != ServerConfiguration.defaultMaxBufferedBytes {
+            arguments += ["--max-buffered", String(configuration.maxBufferedBytes)]
+        }
         if !configuration.greeting.isEmpty { arguments += ["--greeting", String(decoding: configuration.greeting, as: UTF8.self)] }
         for (option, value) in configuration.options.sorted {
             arguments += ["-o", "\(option.rawValue)=\(value)"]

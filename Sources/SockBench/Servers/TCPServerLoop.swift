@@ -37,8 +37,14 @@ final class TCPServerLoop: @unchecked Sendable {
     /// tcp-echo: sent on every new connection first.
     private let greeting: UnsafeMutableRawPointer?
 
-    init(configuration: ServerConfiguration, listener: Int32, wakeFD: Int32) throws(SocketError) {
+    private let limits: ServerLimits
+    /// Held in reserve for EMFILE: closed to accept (and close) one connection, so a level-triggered
+    /// listener with a full backlog does not spin.
+    private var spareDescriptor: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
+
+    init(configuration: ServerConfiguration, listener: Int32, wakeFD: Int32, limits: ServerLimits) throws(SocketError) {
         self.configuration = configuration
+        self.limits = limits
         self.listener = listener
         self.wakeFD = wakeFD
         epoll = try Epoll()
@@ -70,6 +76,7 @@ final class TCPServerLoop: @unchecked Sendable {
         input.deallocate()
         output.deallocate()
         greeting?.deallocate()
+        if spareDescriptor >= 0 { close(spareDescriptor) }
     }
 
     /// Runs until the wake-up descriptor becomes readable.
@@ -94,7 +101,14 @@ final class TCPServerLoop: @unchecked Sendable {
     private func acceptAll() {
         while true {
             let fd = CSockBenchLinux_accept4(listener, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
-            if fd < 0 { return } // EAGAIN (another thread took it), or EMFILE: the backlog waits
+            if fd < 0 {
+                if errno == EMFILE || errno == ENFILE { shedOneConnection() }
+                return // EAGAIN: another thread took it
+            }
+            guard limits.admitConnection() else {
+                close(fd)
+                continue
+            }
             let ipv6 = configuration.bind.family == .ipv6
             do {
                 try configuration.options.apply(to: fd, ipv6: ipv6, at: .accepted)
@@ -120,6 +134,17 @@ final class TCPServerLoop: @unchecked Sendable {
             }
             if let greeting { send(fd, from: greeting, length: configuration.greeting.count) }
         }
+    }
+
+    /// Out of descriptors: accepts one waiting connection with the spare descriptor and closes it,
+    /// so the listener stops reporting it (level-triggered, it would wake this loop forever).
+    private func shedOneConnection() {
+        guard spareDescriptor >= 0 else { return }
+        close(spareDescriptor)
+        let fd = CSockBenchLinux_accept4(listener, Int32(SOCK_CLOEXEC.rawValue))
+        if fd >= 0 { close(fd) }
+        spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        FileHandleOutput.standardError("sockbench serve: out of file descriptors; closing a new connection (raise ulimit -n or lower --max-connections)")
     }
 
     private func handle(fd: Int32, flags: UInt32) {
@@ -210,6 +235,10 @@ final class TCPServerLoop: @unchecked Sendable {
         let index = Int(fd)
         let capacity = max(inputCapacity, outputCapacity)
         if connections[index].pending == nil {
+            guard limits.reserveBuffer(capacity) else {
+                closeConnection(fd)
+                return
+            }
             connections[index].pending = .allocate(byteCount: capacity, alignment: 16)
         }
         connections[index].pending!.copyMemory(from: buffer + sent, byteCount: length - sent)
@@ -240,7 +269,11 @@ final class TCPServerLoop: @unchecked Sendable {
         let index = Int(fd)
         epoll.remove(fd)
         close(fd)
-        connections[index].pending?.deallocate()
+        if let pending = connections[index].pending {
+            pending.deallocate()
+            limits.releaseBuffer(max(inputCapacity, outputCapacity))
+        }
+        if connections[index].open { limits.connectionClosed() }
         connections[index] = Connection()
     }
 }
