@@ -47,3 +47,8 @@ enum Format {
 
 /// `1 connection`, `16 connections`.
 public func plural(_ count: Int, _ noun: String) -> String { count == 1 ? "1 \(noun)" : "\(count) \(noun)s" }
+
+extension Format {
+    /// `2.3%`, one decimal.
+    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
+}

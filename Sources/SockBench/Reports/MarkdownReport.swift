@@ -87,6 +87,7 @@ public enum MarkdownReport {
             out.append("| server | \(Format.seconds(user)) | \(Format.seconds(system)) |")
         }
         if let memory = run.memory { out += ["", memorySection(memory, connections: run.connections.requested)] }
+        if let trend = run.resourceTrend { out += ["", trend.sentence] }
         if let intervals = run.intervals, !intervals.isEmpty { out += ["", intervalSection(intervals)] }
         return out.joined(separator: "\n")
     }

@@ -102,6 +102,8 @@ public struct RunResult: Codable, Sendable {
     public var errorBudget: ErrorBudgetRecord?
     /// What the impairment proxy injected (absent without `impair:`).
     public var impairment: ImpairmentRecord?
+    /// Whether memory and descriptors stayed flat over the intervals (runs of 8 intervals or more).
+    public var resourceTrend: ResourceTrend?
 
     public struct ScheduleRecord: Codable, Sendable {
         public var requestedPerSecond: Double

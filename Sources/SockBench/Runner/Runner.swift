@@ -389,6 +389,7 @@ public enum Runner {
             clientBytesPerConnection: Double(clientGrowth) / connections,
             serverPeakResidentBytes: stats?.peakResidentBytes, serverBytesPerConnection: stats?.peakResidentBytes.map { Double($0) / connections })
         run.intervals = load.intervals
+        run.resourceTrend = ResourceTrend(load.intervals)
         return run
     }
 
