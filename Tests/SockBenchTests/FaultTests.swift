@@ -132,10 +132,10 @@ struct FaultTests {
         #expect(command.output.contains("DEGRADED (exit 3)"))
     }
 
-    @Test("SIGINT mid-run: the load stops within a second, a partial report marked interrupted, exit 130, nothing left behind")
-    func interrupted() throws {
-        let directory = TestSupport.temporaryDirectory()
-        let scenario = try CIGateTests.scenarioFile(Self.longRun.replacingOccurrences(of: "duration: 4s", with: "duration: 30s"), in: directory)
+    /// `sockbench run` of a 30 s load in the background, once its reference server is up.
+    static func startThirtySecondRun(_ name: String = #function) throws -> (RunningCommand, out: String, children: [pid_t]) {
+        let directory = TestSupport.temporaryDirectory(name)
+        let scenario = try CIGateTests.scenarioFile(longRun.replacingOccurrences(of: "duration: 4s", with: "duration: 30s"), in: directory)
         let out = directory + "/out"
         let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
         var children: [pid_t] = []
@@ -143,6 +143,12 @@ struct FaultTests {
             children = command.children
             return !children.isEmpty
         })
+        return (command, out, children)
+    }
+
+    @Test("SIGINT mid-run: the load stops within a second, a partial report marked interrupted, exit 130, nothing left behind")
+    func interrupted() throws {
+        let (command, out, children) = try Self.startThirtySecondRun()
         usleep(1_200_000)
         let signalled = Date()
         kill(command.pid, SIGINT)
@@ -165,15 +171,7 @@ struct FaultTests {
 
     @Test("a second SIGINT exits at once with 130 and takes the reference server along")
     func secondInterrupt() throws {
-        let directory = TestSupport.temporaryDirectory()
-        let scenario = try CIGateTests.scenarioFile(Self.longRun.replacingOccurrences(of: "duration: 4s", with: "duration: 30s"), in: directory)
-        let out = directory + "/out"
-        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
-        var children: [pid_t] = []
-        #expect(TestSupport.eventually(timeout: 10) {
-            children = command.children
-            return !children.isEmpty
-        })
+        let (command, out, children) = try Self.startThirtySecondRun()
         usleep(500_000)
         kill(command.pid, SIGINT)
         usleep(10_000) // the first is being handled (an orderly stop takes a few hundred ms); the second cuts it short

@@ -142,17 +142,8 @@ enum TestSupport {
     }
 }
 
-/// SplitMix64: small, seeded, the same sequence on every machine, so random tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The library's SplitMix64 (the impairment proxy's): seeded, so random tests repeat exactly.
+typealias SeededGenerator = SplitMix64
 
 /// A `sockbench` started in the background, for tests that signal it or its children mid-run.
 /// Its output goes to files (no pipe to fill), read once it has exited.
