@@ -78,33 +78,33 @@ extension ImpairmentProxy {
         var due = now + 10_000_000
         for slot in pairs.indices {
             guard let pair = pairs[slot] else { continue }
-            for toServer in [true, false] {
-                guard pairs[slot] != nil else { break }
-                read(slot, pair, toServer: toServer, now: now)
-                guard pairs[slot] != nil else { break }
-                due = min(due, toServer ? flush(slot, pair, &pair.toServer, toServer: true, now: now)
-                                        : flush(slot, pair, &pair.toClient, toServer: false, now: now))
-            }
+            due = min(due, pass(slot, pair, &pair.toServer, toServer: true, now: now))
+            guard pairs[slot] != nil else { continue }
+            due = min(due, pass(slot, pair, &pair.toClient, toServer: false, now: now))
             guard pairs[slot] != nil else { continue }
             if pair.toServer.destinationShutDown, pair.toClient.destinationShutDown { closePair(slot, reset: false) }
         }
         return due
     }
 
+    /// One direction of a pair: reads its source into the lane, then sends what is due from it.
+    /// Returns when the lane next has something to do.
+    private func pass(_ slot: Int, _ pair: TCPPair, _ lane: inout ImpairmentLane, toServer: Bool, now: UInt64) -> UInt64 {
+        read(slot, pair, &lane, toServer: toServer, now: now)
+        guard pairs[slot] != nil else { return UInt64.max }
+        return flush(slot, pair, &lane, toServer: toServer, now: now)
+    }
+
     /// Reads what the source side has into the lane, while the lane has room.
-    private func read(_ slot: Int, _ pair: TCPPair, toServer: Bool, now: UInt64) {
+    private func read(_ slot: Int, _ pair: TCPPair, _ lane: inout ImpairmentLane, toServer: Bool, now: UInt64) {
         let side = toServer ? 0 : 1
         guard pair.serverConnected || toServer else { return }
-        while pair.readable[side], (toServer ? pair.toServer : pair.toClient).queuedBytes < Self.laneByteLimit,
-              !(toServer ? pair.toServer : pair.toClient).sourceEnded {
+        while pair.readable[side], lane.queuedBytes < Self.laneByteLimit, !lane.sourceEnded {
             let count = recv(toServer ? pair.client : pair.server, buffer, Self.bufferBytes, 0)
             if count > 0 {
-                let bytes = [UInt8](UnsafeRawBufferPointer(start: buffer, count: count))
-                let delay = delay(toServer: toServer)
-                if toServer { pair.toServer.append(bytes, now: now, delay: delay, ordered: true) }
-                else { pair.toClient.append(bytes, now: now, delay: delay, ordered: true) }
+                lane.append([UInt8](UnsafeRawBufferPointer(start: buffer, count: count)), now: now, delay: delay(toServer: toServer), ordered: true)
             } else if count == 0 {
-                if toServer { pair.toServer.sourceEnded = true } else { pair.toClient.sourceEnded = true }
+                lane.sourceEnded = true
                 pair.readable[side] = false
             } else if errno == EAGAIN || errno == EINTR {
                 pair.readable[side] = false

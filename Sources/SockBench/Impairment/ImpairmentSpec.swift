@@ -158,6 +158,14 @@ public struct ImpairmentSpec: Sendable, Equatable {
 }
 
 extension ImpairmentSpec.Choice {
+    /// True when the `count`-th item (1-based) is chosen.
+    func picks(_ count: UInt64, random: inout SplitMix64) -> Bool {
+        switch self {
+        case .percent(let percent): random.unit() * 100 < percent
+        case .every(let every): count % UInt64(every) == 0
+        }
+    }
+
     var text: String {
         switch self {
         case .percent(let value): Quantity.trim(value) + "%"

@@ -72,9 +72,13 @@ public enum AtomicFile {
         defer { close(fd) }
         let block = [UInt8](repeating: 0, count: 64 << 10)
         let written = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
-        guard written == block.count, fsync(fd) == 0 else {
-            let reason = written < 0 || errno != 0 ? String(cString: strerror(errno)) : "short write"
-            throw WriteError(path: directory, reason: "the folder cannot hold the reports: \(reason)")
+        let reason: String? = if written < 0 || (written == block.count && fsync(fd) != 0) {
+            String(cString: strerror(errno))
+        } else if written != block.count {
+            "only \(written) of \(block.count) bytes could be written"
+        } else {
+            nil
         }
+        if let reason { throw WriteError(path: directory, reason: "the folder cannot hold the reports: \(reason)") }
     }
 }

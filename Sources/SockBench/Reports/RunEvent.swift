@@ -22,25 +22,3 @@ public struct RunEvent: Codable, Sendable, Equatable {
         self.message = message
     }
 }
-
-/// `runs[].error_budget`: the scenario's budget against the errors the run saw.
-public struct ErrorBudgetRecord: Codable, Sendable, Equatable {
-    /// As written in the scenario (`10 errors`, `1% of attempts`).
-    public var budget: String
-    public var allowed: UInt64
-    public var errors: UInt64
-    /// Messages sent plus connection attempts.
-    public var attempts: UInt64
-    public var exceeded: Bool
-}
-
-/// `runs[].impairment`: what the impairment proxy was told to do and what it did, next to what
-/// the run measured.
-public struct ImpairmentRecord: Codable, Sendable, Equatable {
-    /// The proxy the clients talked to (the server's address is `runs[].server.address`).
-    public var proxy: String
-    /// The `impair:` settings as given (delay, jitter, rate, loss, ..., direction, seed).
-    public var settings: [String: String]
-    /// The proxy's own count of what it forwarded, dropped, duplicated, reordered, reset and stalled.
-    public var injected: InjectedStatistics?
-}

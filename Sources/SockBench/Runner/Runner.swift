@@ -174,6 +174,11 @@ public enum Runner {
         }
         // With `impair:`, clients talk to the proxy, and the proxy to the server.
         var proxy: ServerProcess?
+        /// A step failed: the children stop now, proxy first, rather than when their objects go away.
+        func stopChildren() {
+            _ = proxy?.stop()
+            _ = server?.stop()
+        }
         var clientTarget = target
         if let impairment = scenario.impairment {
             do {
@@ -181,7 +186,7 @@ public enum Runner {
                                                  arguments: proxyArguments(impairment, upstream: target, transport: scenario.transport),
                                                  name: "impairment proxy")
             } catch {
-                _ = server?.stop()
+                stopChildren()
                 throw RunError(.runFailed, error.message)
             }
             clientTarget = proxy!.address
@@ -191,19 +196,14 @@ public enum Runner {
         do throws(CaptureError) {
             capture = try startCapture(scenario, target: clientTarget, filePath: captureFile)
         } catch {
-            _ = proxy?.stop()
-            _ = server?.stop()
+            stopChildren()
             throw RunError(.runFailed, "capture is required (capture.required: true) but could not start: \(error.message)")
         }
 
         let usageBefore = resourceUsage()
         let load: LoadEngine.Outcome
-        var signalName: String?
         let watch = { () -> RunControl.Reason? in
-            if let signal = options.interruption?() {
-                signalName = signal
-                return .interrupted
-            }
+            if options.interruption?() != nil { return .interrupted }
             return server?.hasExited == true ? .serverExited : nil
         }
         do {
@@ -211,8 +211,7 @@ public enum Runner {
                                       threads: scenario.load.threads, warmup: scenario.load.warmupNanoseconds,
                                       duration: scenario.load.durationNanoseconds, progress: options.progress, watch: watch)
         } catch {
-            _ = proxy?.stop()
-            _ = server?.stop()
+            stopChildren()
             _ = capture.finish()
             throw RunError(.runFailed, "cannot start the load: \(error)")
         }
@@ -236,7 +235,7 @@ public enum Runner {
         var events = load.errorEvents
         switch load.stopped {
         case (.interrupted, let at)?:
-            events.append(RunEvent(atS: at, kind: .interrupted, message: "interrupted by \(signalName ?? "a signal") at \(Format.seconds(at)) into the measured window"))
+            events.append(RunEvent(atS: at, kind: .interrupted, message: "interrupted by \(options.interruption?() ?? "a signal") at \(Format.seconds(at)) into the measured window"))
         case (.serverExited, let at)?:
             let how = serverOutcome.map { ServerProcess.describeExit($0.exitStatus) } ?? "exited"
             events.append(RunEvent(atS: at, kind: .serverExited, message: "the reference server \(how) at \(Format.seconds(at)) into the measured window"))
@@ -244,15 +243,9 @@ public enum Runner {
             break
         }
         if let budget = scenario.load.errorBudget {
-            let attempts = load.result.messagesSent + UInt64(load.result.connectionsEstablished + load.result.connectionsFailed)
-            let allowed = budget.allowed(attempts: attempts)
-            let errors = load.result.errors.total
-            run.errorBudget = ErrorBudgetRecord(budget: budget.description, allowed: allowed, errors: errors, attempts: attempts, exceeded: errors > allowed)
-            if errors > allowed {
-                var seen: UInt64 = 0
-                let at = run.intervals?.first(where: { seen += $0.errors; return seen > allowed })?.endS ?? run.durationS
-                events.append(RunEvent(atS: at, kind: .errorBudget, message: "\(errors) errors passed the error budget of \(budget.description) (\(allowed) allowed)"))
-            }
+            let record = ErrorBudgetRecord(budget, result: load.result)
+            run.errorBudget = record
+            if record.exceeded { events.append(record.event(intervals: run.intervals ?? [], runEndS: run.durationS)) }
         }
         run.events = events.isEmpty ? nil : events.sorted { $0.atS < $1.atS }
         return run

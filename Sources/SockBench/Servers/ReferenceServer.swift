@@ -15,11 +15,14 @@ public final class ReferenceServer: @unchecked Sendable {
     private var udpLoops: [UDPServerLoop] = []
     private var threads: [JoinableThread] = []
     private var stopped = false
+    /// TCP caps shared by every loop of this server.
+    private let limits: ServerLimits
 
     /// Opens, configures and binds the socket (and listens, for TCP). Threads start with `start()`.
     public init(configuration: ServerConfiguration) throws(SocketError) {
         precondition(configuration.kind != .external, "external is not a reference server")
         self.configuration = configuration
+        limits = ServerLimits(maxConnections: configuration.maxConnections, maxBufferedBytes: configuration.maxBufferedBytes)
         let transport = configuration.kind.transport ?? .tcp
         let ipv6 = configuration.bind.family == .ipv6
         socketFD = try Socket.open(transport, for: configuration.bind)
@@ -38,16 +41,12 @@ public final class ReferenceServer: @unchecked Sendable {
         }
     }
 
-    private var limits: ServerLimits?
-
     deinit {
         stop()
         close(socketFD)
     }
 
     public func start() throws(SocketError) {
-        let limits = ServerLimits(maxConnections: configuration.maxConnections, maxBufferedBytes: configuration.maxBufferedBytes)
-        self.limits = limits
         for index in 0..<max(1, configuration.threads) {
             if configuration.kind.transport == .udp {
                 let loop = try UDPServerLoop(configuration: configuration, socketFD: socketFD, wakeFD: wake.fd)
@@ -74,7 +73,7 @@ public final class ReferenceServer: @unchecked Sendable {
         var total = ServerStatistics()
         tcpLoops.forEach { total.add($0.statistics) }
         udpLoops.forEach { total.add($0.statistics) }
-        if let limits, configuration.kind.transport == .tcp {
+        if configuration.kind.transport == .tcp {
             total.connectionsRefusedByCap = limits.refusedConnections
             total.connectionsClosedByBufferCap = limits.connectionsClosedForBuffer
         }
