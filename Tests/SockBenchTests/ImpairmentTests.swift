@@ -31,6 +31,7 @@ struct ImpairmentTests {
         let expected = Double(base) + 10_000_000
         let tolerance = 0.02 * expected + 200_000
         let measured = Double(delayed.latencyNs.p50)
+        print("impairment accuracy: delay 5ms: p50 \(measured / 1e6) ms, base \(Double(base) / 1e6) ms, expected \(expected / 1e6) ± \(tolerance / 1e6) ms")
         #expect(abs(measured - expected) <= tolerance, "p50 \(measured) ns, expected \(expected) ± \(tolerance)")
         #expect(delayed.impairment?.settings["delay"] == "5ms")
         #expect((delayed.impairment?.injected?.bytesToServer ?? 0) > 0)
@@ -46,6 +47,7 @@ struct ImpairmentTests {
         """)
         let udp = try #require(run.udp)
         let measured = try #require(udp.lossPercent)
+        print("impairment accuracy: loss \(loss): measured \(measured)% of \(udp.sent) datagrams")
         #expect(udp.sent > 20_000)
         #expect(abs(measured - 10) <= 1, "measured loss \(measured)%")
         let injected = try #require(run.impairment?.injected)
@@ -64,6 +66,7 @@ struct ImpairmentTests {
         impair: {rate: 100mbit, direction: to-server}
         """)
         let bits = run.throughput.bytesPerSecondSent * 8
+        print("impairment accuracy: proxy rate 100mbit: measured \(bits / 1e6) Mbit/s")
         #expect(abs(bits - 100e6) <= 5e6, "measured \(bits / 1e6) Mbit/s")
     }
 
@@ -209,6 +212,7 @@ struct ImpairmentTests {
         // carries 1448 payload bytes in a 1514-byte frame.
         let expected = 100e6 * 1448 / 1514
         let bits = run.throughput.bytesPerSecondSent * 8
+        print("impairment accuracy: tc tbf 100mbit: measured \(bits / 1e6) Mbit/s of payload, expected \(expected / 1e6)")
         #expect(abs(bits - expected) <= 0.05 * expected, "measured \(bits / 1e6) Mbit/s of payload, expected \(expected / 1e6)")
     }
 }
