@@ -30,11 +30,18 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        /// PCRE2 (8-bit); only `BoundedRegex` imports it: expect_regex with a match budget.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
         .target(
             name: "SockBench",
             dependencies: [
                 "CSockBenchLinux",
                 "CPcap",
+                "CPCRE2",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

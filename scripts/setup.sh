@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sockbench needs when they are missing:
 #   libpcap-dev         to build (packet capture)
+#   libpcre2-dev        to build (expect_regex, matched by PCRE2 with a match budget)
 #   tcpdump, tshark     with --test: the capture tests check sockbench's figures against them
 #   util-linux, bsdutils, iproute2, procps, gcc
 #                       with --test: prlimit, unshare and script (a terminal for the progress line),
@@ -10,12 +11,12 @@
 # Needs root (or sudo) only when something is missing; does nothing otherwise.
 # Usage: bash scripts/setup.sh [--test]
 set -euo pipefail
-packages=(libpcap-dev)
+packages=(libpcap-dev libpcre2-dev)
 if [ "${1:-}" = "--test" ]; then packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium); fi
 
 if ! command -v dpkg-query >/dev/null; then
   # Not Debian: say what is needed and let the build find it (pkg-config libpcap).
-  pkg-config --exists libpcap 2>/dev/null || echo "setup: install libpcap's development files (and ${packages[*]:1}) with your package manager" >&2
+  pkg-config --exists libpcap libpcre2-8 2>/dev/null || echo "setup: install libpcap's and PCRE2's development files (and ${packages[*]:2}) with your package manager" >&2
   exit 0
 fi
 missing=()

@@ -81,7 +81,10 @@ struct ServeCommand: ParsableCommand {
         }
         let address: SocketAddress
         do { address = try SocketAddress(parsing: bind) } catch { throw CommandFailure.badInput("serve --bind: \(error)") }
-        guard (1...64).contains(threads) else { throw CommandFailure.badInput("serve --threads: expected 1 to 64, got \(threads)") }
+        let limits = ServerConfiguration.self
+        guard limits.threadsRange.contains(threads) else {
+            throw CommandFailure.badInput("serve --threads: expected \(limits.threadsRange.lowerBound) to \(limits.threadsRange.upperBound), got \(threads)")
+        }
         var options = SocketOptionSet()
         for entry in option {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
@@ -93,20 +96,28 @@ struct ServeCommand: ParsableCommand {
             }
             options[name] = value
         }
-        func size(_ text: String, _ flag: String) throws -> Int {
-            guard case .success(let bytes) = Quantity.bytes(text), bytes >= 1 else {
-                throw CommandFailure.badInput("serve \(flag): expected \(Quantity.sizeHelp), got '\(text)'")
+        func size(_ text: String, _ flag: String, in range: ClosedRange<Int>) throws -> Int {
+            guard case .success(let bytes) = Quantity.bytes(text), range.contains(bytes) else {
+                throw CommandFailure.badInput("serve \(flag): expected \(Quantity.sizeHelp), from \(Quantity.formatSize(range.lowerBound)) "
+                    + "to \(Quantity.formatSize(range.upperBound)), got '\(text)'")
             }
             return bytes
         }
         if greeting != nil, serverKind != .tcpEcho { throw CommandFailure.badInput("serve --greeting: only tcp-echo speaks first") }
-        guard maxConnections >= 1 else { throw CommandFailure.badInput("serve --max-connections: expected at least 1, got \(maxConnections)") }
+        if let greeting, greeting.utf8.count > limits.maximumGreeting {
+            throw CommandFailure.badInput("serve --greeting: expected at most \(limits.maximumGreeting) bytes, got \(greeting.utf8.count)")
+        }
+        guard limits.maxConnectionsRange.contains(maxConnections) else {
+            throw CommandFailure.badInput("serve --max-connections: expected \(limits.maxConnectionsRange.lowerBound) to "
+                + "\(limits.maxConnectionsRange.upperBound), got \(maxConnections)")
+        }
+        guard dropEvery >= 0 else { throw CommandFailure.badInput("serve --drop-every: expected 0 (never) or more, got \(dropEvery)") }
         var configuration = ServerConfiguration(kind: serverKind, bind: address, threads: threads, options: options,
-                                                requestSize: try size(requestSize, "--request-size"),
-                                                responseSize: try size(responseSize, "--response-size"), dropEvery: dropEvery,
-                                                greeting: Array((greeting ?? "").utf8))
+                                                requestSize: try size(requestSize, "--request-size", in: limits.messageSizeRange),
+                                                responseSize: try size(responseSize, "--response-size", in: limits.messageSizeRange),
+                                                dropEvery: dropEvery, greeting: Array((greeting ?? "").utf8))
         configuration.maxConnections = maxConnections
-        if let maxBuffered { configuration.maxBufferedBytes = try size(maxBuffered, "--max-buffered") }
+        if let maxBuffered { configuration.maxBufferedBytes = try size(maxBuffered, "--max-buffered", in: limits.maxBufferedRange) }
         return configuration
     }
 }

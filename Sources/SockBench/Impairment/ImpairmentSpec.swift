@@ -49,8 +49,8 @@ public struct ImpairmentSpec: Sendable, Equatable {
     public init(settings: [(key: String, text: String)]) throws(ImpairmentError) {
         for (key, text) in settings {
             switch key {
-            case "delay": delayNanoseconds = try Self.duration(key, text)
-            case "jitter": jitterNanoseconds = try Self.duration(key, text)
+            case "delay": delayNanoseconds = try Self.duration(key, text, atMost: Self.maximumDelay)
+            case "jitter": jitterNanoseconds = try Self.duration(key, text, atMost: Self.maximumDelay)
             case "rate": rateBitsPerSecond = try Self.bitRate(key, text)
             case "loss": loss = try Self.choice(key, text)
             case "duplicate": duplicate = try Self.choice(key, text)
@@ -61,7 +61,7 @@ public struct ImpairmentSpec: Sendable, Equatable {
                 sliceBytes = bytes
             case "reset_after": resetAfterBytes = UInt64(try Self.size(key, text))
             case "stall_after": stallAfterBytes = UInt64(try Self.size(key, text))
-            case "stall_for": stallNanoseconds = try Self.duration(key, text)
+            case "stall_for": stallNanoseconds = try Self.duration(key, text, atMost: Self.maximumDelay)
             case "direction":
                 guard let value = Direction(rawValue: text) else {
                     throw ImpairmentError(key: key, "expected one of \(Direction.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
@@ -109,8 +109,14 @@ public struct ImpairmentSpec: Sendable, Equatable {
 
     // MARK: Parsing
 
-    static func duration(_ key: String, _ text: String) throws(ImpairmentError) -> UInt64 {
+    /// The longest delay, jitter or stall: an hour holds any connection far past its timeouts.
+    public static let maximumDelay: UInt64 = 3_600_000_000_000
+    /// The rate cap's range in bits per second: 8 kbit/s (a byte per millisecond) to 1 Tbit/s.
+    public static let bitRateRange = 8e3...1e12
+
+    static func duration(_ key: String, _ text: String, atMost maximum: UInt64) throws(ImpairmentError) -> UInt64 {
         guard case .success(let ns) = Quantity.nanoseconds(text) else { throw ImpairmentError(key: key, "expected \(Quantity.durationHelp), got '\(text)'") }
+        guard ns <= maximum else { throw ImpairmentError(key: key, "expected at most \(Quantity.formatDuration(maximum)), got '\(text)'") }
         return ns
     }
 
@@ -130,7 +136,7 @@ public struct ImpairmentSpec: Sendable, Equatable {
         for (unit, scale) in units where body.hasSuffix(unit) {
             if let value = Double(body.dropLast(unit.count).trimmingWhitespace()), value.isFinite, value > 0 {
                 let bits = value * scale
-                guard bits >= 8_000 else { throw ImpairmentError(key: key, "expected at least 8kbit, got '\(text)'") }
+                guard bitRateRange.contains(bits) else { throw ImpairmentError(key: key, "expected 8kbit to 1000gbit, got '\(text)'") }
                 return bits
             }
         }

@@ -33,7 +33,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     private let count: Int
     private let connections: UnsafeMutablePointer<Connection>
     private let steps: [ConversationStep]
-    private let patterns: [Int: Regex<AnyRegexOutput>]
+    /// Each expect_regex step's pattern, compiled for this worker alone (its match data is scratch space).
+    private let patterns: [Int: BoundedRegex]
     private let buffer: UnsafeMutableRawPointer
     private static let bufferCapacity = 64 << 10
     /// The most bytes a regex step looks at for its match.
@@ -44,9 +45,9 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         self.count = count
         self.intervals = intervals
         steps = plan.conversation
-        var patterns: [Int: Regex<AnyRegexOutput>] = [:]
+        var patterns: [Int: BoundedRegex] = [:]
         for (index, step) in plan.conversation.enumerated() {
-            if case .expectRegex(let text) = step { patterns[index] = try? Regex(text) }
+            if case .expectRegex(let text) = step { patterns[index] = try? BoundedRegex(text) }
         }
         self.patterns = patterns
         epoll = try Epoll()
@@ -236,13 +237,19 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         let step = connections[index].step
         let peeked = recv(connections[index].fd, buffer, Self.regexWindow, Int32(MSG_PEEK))
         guard peeked > 0 else { _ = read(index, upTo: 1); return }
-        let text = String(decoding: UnsafeRawBufferPointer(start: buffer, count: peeked), as: UTF8.self)
-        if let pattern = patterns[step], let match = try? pattern.firstMatch(in: text) {
-            let through = text.utf8.distance(from: text.utf8.startIndex, to: match.range.upperBound)
+        let outcome = patterns[step]?.firstMatch(in: UnsafeRawBufferPointer(start: buffer, count: peeked)) ?? .noMatch
+        switch outcome {
+        case .match(_, let through):
             _ = read(index, upTo: through)
             next(index)
-        } else if peeked >= Self.regexWindow {
+        case .budgetExceeded:
+            mismatch(index, got: peeked, detail: "the pattern exceeded its match budget (\(BoundedRegex.matchLimit) steps) on \(peeked) bytes")
+        case .failed(let why):
+            mismatch(index, got: peeked, detail: "matching /\(Self.regexText(steps[step]))/ failed: \(why)")
+        case .noMatch where peeked >= Self.regexWindow:
             mismatch(index, got: peeked, detail: "no match for /\(Self.regexText(steps[step]))/ in the first \(Self.regexWindow) bytes")
+        case .noMatch:
+            break
         }
     }
 

@@ -36,7 +36,8 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         set { self[keyPath: Self.field(of: category)] = newValue }
     }
 
-    public var total: UInt64 { Category.allCases.reduce(0) { $0 + self[$1] } }
+    /// Every category together; saturates at UInt64.max, since a report read back can hold any counts.
+    public var total: UInt64 { Category.allCases.reduce(0) { $0.saturatingAdd(self[$1]) } }
 
     /// The category a socket errno belongs to.
     public static func category(of code: Int32) -> Category {

@@ -23,7 +23,7 @@ struct SendSchedule {
     /// When message `sequence` of connection `index` should leave.
     @inline(__always)
     func intended(connection index: Int, sequence: UInt64) -> UInt64 {
-        start &+ UInt64((Double(sequence) * Double(connections) + Double(index)) * tick)
+        start.saturatingAdd(UInt64(saturating: (Double(sequence) * Double(connections) + Double(index)) * tick))
     }
 
     /// How many of connection `index`'s messages are due by `now`.
@@ -31,17 +31,17 @@ struct SendSchedule {
     func due(connection index: Int, at now: UInt64) -> UInt64 {
         guard now >= start else { return 0 }
         let slots = Double(now - start) / tick - Double(index)
-        return slots < 0 ? 0 : UInt64(slots / Double(connections)) + 1
+        return slots < 0 ? 0 : UInt64(saturating: slots / Double(connections)).saturatingAdd(1)
     }
 
     /// When the next not yet visited send slot falls due.
-    var nextDue: UInt64 { start &+ UInt64(Double(visited) * tick) }
+    var nextDue: UInt64 { start.saturatingAdd(UInt64(saturating: Double(visited) * tick)) }
 
     /// Calls `body` once for each connection with a send slot due since the last call.
     @inline(__always)
     mutating func visitDue(at now: UInt64, _ body: (Int) -> Void) {
         guard now >= start else { return }
-        let dueSlots = UInt64(Double(now - start) / tick) + 1
+        let dueSlots = UInt64(saturating: Double(now - start) / tick).saturatingAdd(1)
         guard dueSlots > visited else { return }
         if dueSlots - visited >= UInt64(connections) {
             for index in 0..<connections { body(index) }

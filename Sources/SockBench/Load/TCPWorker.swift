@@ -148,14 +148,14 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         if let schedule { wake = min(wake, schedule.nextDue) }
         if let deadline = thinking.nextDeadline { wake = min(wake, deadline) }
         if let deadline = reopening.nextDeadline { wake = min(wake, deadline) }
-        if nextToOpen < count, let openTick { wake = min(wake, plan.startTime &+ UInt64(Double(nextToOpen) * openTick)) }
+        if nextToOpen < count, let openTick { wake = min(wake, plan.startTime.saturatingAdd(UInt64(saturating: Double(nextToOpen) * openTick))) }
         return wake
     }
 
     /// Opens every connection whose turn has come: all at once, or at the ramp-up rate.
     private func openDue(_ now: UInt64) {
         while nextToOpen < count {
-            if let openTick, now < plan.startTime &+ UInt64(Double(nextToOpen) * openTick) { return }
+            if let openTick, now < plan.startTime.saturatingAdd(UInt64(saturating: Double(nextToOpen) * openTick)) { return }
             open(nextToOpen)
             nextToOpen += 1
         }

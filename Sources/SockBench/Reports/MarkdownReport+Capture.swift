@@ -54,7 +54,7 @@ extension MarkdownReport {
         }
         if let file = details.file { sentence += "; packets in `\(file)`" }
         if details.fileTruncated == true { sentence += " (truncated at capture.max_file_size: \(details.packetsWritten ?? 0) packets stored)" }
-        if let dropped = details.kernelDropped { sentence += "; \(plural(Int(dropped), "packet")) dropped by the kernel" }
+        if let dropped = details.kernelDropped { sentence += "; \(plural(dropped, "packet")) dropped by the kernel" }
         return sentence + "."
     }
 

@@ -49,8 +49,8 @@ public struct ReportMetric: Sendable {
         case .perSecond: Format.rate(value)
         case .bytesPerSecond: Format.bitRate(bytesPerSecond: value)
         case .count: Format.grouped(value.rounded())
-        case .percent: String(format: "%.2f%%", value)
-        case .ratio: String(format: "%.3f", value)
+        case .percent: Format.outsidePrintable(value, unit: "%", scale: 1) ?? String(format: "%.2f%%", value)
+        case .ratio: Format.outsidePrintable(value, unit: "", scale: 1) ?? String(format: "%.3f", value)
         case .bytes: Format.bytes(value)
         }
     }

@@ -56,7 +56,7 @@ public enum TerminalSummary {
             }
             if let capture = run.capture { lines.append(captureLine(capture)) }
             if let info = run.tcpInfo {
-                lines.append("  tcp_info     rtt p50 \(Format.latency(info.rttNs.p50)), total_retrans \(info.totalRetrans), lost \(info.lost) over \(plural(Int(info.connections), "connection"))")
+                lines.append("  tcp_info     rtt p50 \(Format.latency(info.rttNs.p50)), total_retrans \(info.totalRetrans), lost \(info.lost) over \(plural(info.connections, "connection"))")
             }
             var cpu = "  cpu          client \(String(format: "%.2f", run.cpu.clientUserS))s user \(String(format: "%.2f", run.cpu.clientSysS))s sys"
             if let user = run.cpu.serverUserS, let system = run.cpu.serverSysS {

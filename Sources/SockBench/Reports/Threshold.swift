@@ -32,6 +32,10 @@ public struct Threshold: Codable, Sendable, Equatable {
     /// In the metric's base unit (nanoseconds, per second, bytes per second, ...).
     public var value: Double
 
+    /// The largest limit a threshold may set, in the metric's base unit (nanoseconds, bytes, per
+    /// second, a count): beyond any figure a run can measure, and inside what every formatter prints exactly.
+    public static let maximumValue = 1e18
+
     public static let syntaxHelp = "FIELD OP VALUE, e.g. 'latency.p99 < 2ms' or 'errors.total == 0' (OP: <, <=, >, >=, ==, !=)"
 
     /// Parses one expression; the error is a phrase the loader places at the expression's line.
@@ -43,8 +47,9 @@ public struct Threshold: Codable, Sendable, Equatable {
         guard let metric = ReportMetric.named(field) else {
             return .failure(ThresholdError(ReportMetric.unknownFieldMessage(field) + " (docs/ci.md lists the fields)"))
         }
-        guard let value = parseValue(valueText, unit: metric.unit) else {
-            return .failure(ThresholdError("'\(valueText)' is not a value for \(metric.name): expected \(valueHelp(metric.unit))"))
+        guard let value = parseValue(valueText, unit: metric.unit), value.isFinite, abs(value) <= maximumValue else {
+            return .failure(ThresholdError("'\(valueText)' is not a value for \(metric.name): expected \(valueHelp(metric.unit)), "
+                + "at most 1e18 in the metric's base unit"))
         }
         return .success(Threshold(expression: trimmed, metric: metric.name, comparison: comparison, value: value))
     }

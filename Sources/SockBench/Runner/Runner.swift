@@ -388,7 +388,7 @@ public enum Runner {
 
     /// How well an open-loop run kept its schedule.
     static func scheduleRecord(rate: Double, measured: WorkerResult, seconds: Double) -> RunResult.ScheduleRecord {
-        let scheduled = UInt64((rate * seconds).rounded())
+        let scheduled = UInt64(saturating: (rate * seconds).rounded())
         let sent = measured.sendLag.count
         let late = sent - measured.sendLag.count(atMost: 1_000_000)
         return RunResult.ScheduleRecord(

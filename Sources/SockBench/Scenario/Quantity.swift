@@ -18,6 +18,12 @@ public enum Quantity {
     public static let sizeHelp = "a size in bytes such as 64, 16KiB, 1MiB (units: B, KiB, MiB, GiB, kB, MB, GB)"
     public static let rateHelp = "a rate such as 20000/s, 20k/s or 500/s per connection (per: s, ms, m)"
 
+    /// The slowest rate: one event in 1000 s, so a tick (1e12 ns) and any schedule built on it
+    /// stay far inside UInt64 nanoseconds.
+    public static let minimumRate = 0.001
+    /// The fastest rate, in total (per-connection rates times the connections, too).
+    public static let maximumRate = 1e9
+
     /// Parses a rate (`20000/s`, `2.5k/s`, `10/ms`, `500/s per connection`) into events per second,
     /// and whether it is per connection rather than in total.
     public static func rate(_ text: String) -> Result<(perSecond: Double, perConnection: Bool), QuantityError> {
@@ -34,8 +40,8 @@ public enum Quantity {
         var multiplier = 1.0
         if number.hasSuffix("k") || number.hasSuffix("K") { multiplier = 1e3; number.removeLast() }
         else if number.hasSuffix("M") { multiplier = 1e6; number.removeLast() }
-        guard let value = Double(number), value > 0, value.isFinite, value * multiplier * unit <= 1e9 else {
-            return .failure(QuantityError(expected: rateHelp + ", above 0 and at most 1G/s", got: text))
+        guard let value = Double(number), value.isFinite, (minimumRate...maximumRate).contains(value * multiplier * unit) else {
+            return .failure(QuantityError(expected: rateHelp + ", from 0.001/s to 1G/s", got: text))
         }
         return .success((value * multiplier * unit, perConnection))
     }
@@ -101,8 +107,10 @@ public enum Quantity {
         return "\(bytes)"
     }
 
+    /// Two decimals at most, without trailing zeros; any Double, even one too large for an Int.
     static func trim(_ value: Double) -> String {
         let rounded = (value * 100).rounded() / 100
+        guard rounded.isFinite, abs(rounded) < 1e15 else { return "\(value)" }
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 }

@@ -27,10 +27,7 @@ extension ScenarioLoader {
             }
             axes.append((entry.key, Array(sequence)))
         }
-        let count = axes.reduce(1) { $0 * $1.values.count }
-        guard count <= ScenarioMatrix.maximumVariants else {
-            throw doc.error("matrix", at: node, "expands to \(count) variants; at most \(ScenarioMatrix.maximumVariants) are allowed")
-        }
+        let count = try variantCount(axes.map(\.values.count), doc: doc, node: node)
         let shortNames = axes.map { $0.key.split(separator: ".").last.map(String.init) ?? $0.key }
         let names = axes.indices.map { axis in
             shortNames.filter { $0 == shortNames[axis] }.count > 1 ? axes[axis].key : shortNames[axis]
@@ -58,6 +55,30 @@ extension ScenarioLoader {
             variants.append(.init(name: settings.map(\.text).joined(separator: ", "), settings: settings, scenario: scenario))
         }
         return ScenarioMatrix(keys: axes.map(\.key), variants: variants)
+    }
+
+    /// The number of combinations, refused once it passes `ScenarioMatrix.maximumVariants`: the
+    /// product stops growing there, so 7 keys × 600 values cannot overflow on the way.
+    static func variantCount(_ sizes: [Int], doc: ScenarioDocument, node: Node) throws(ScenarioError) -> Int {
+        var count = 1
+        for size in sizes {
+            count *= size // count is at most maximumVariants here, and no list holds Int.max / 64 values
+            guard count <= ScenarioMatrix.maximumVariants else {
+                throw doc.error("matrix", at: node, "expands to \(Self.product(sizes)) variants; at most \(ScenarioMatrix.maximumVariants) are allowed")
+            }
+        }
+        return count
+    }
+
+    /// `sizes` multiplied out in words, `more than 9223372036854775807` past Int.
+    static func product(_ sizes: [Int]) -> String {
+        var product = 1
+        for size in sizes {
+            let (next, overflow) = product.multipliedReportingOverflow(by: size)
+            if overflow { return "more than \(Int.max)" }
+            product = next
+        }
+        return "\(product)"
     }
 
     static func checkMatrixKey(_ key: String, doc: ScenarioDocument) throws(ScenarioError) {

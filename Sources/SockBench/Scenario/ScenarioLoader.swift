@@ -115,11 +115,11 @@ public enum ScenarioLoader {
                 throw doc.error("protocol", at: doc["protocol"], "protocol is only for kind: external; \(kind.rawValue) implies it")
             }
             server.bind = try doc.address("bind") ?? ServerSpec.defaultBind
-            server.threads = try doc.integer("threads", in: 1...64) ?? 1
-            server.maxConnections = try doc.integer("max_connections", in: 1...1_000_000) ?? server.maxConnections
-            server.maxBufferedBytes = try doc.size("max_buffered", in: (256 << 10)...(64 << 30)) ?? server.maxBufferedBytes
+            server.threads = try doc.integer("threads", in: ServerConfiguration.threadsRange) ?? 1
+            server.maxConnections = try doc.integer("max_connections", in: ServerConfiguration.maxConnectionsRange) ?? server.maxConnections
+            server.maxBufferedBytes = try doc.size("max_buffered", in: ServerConfiguration.maxBufferedRange) ?? server.maxBufferedBytes
         }
-        if let responseSize = try doc.size("response_size", in: 1...(16 << 20)) {
+        if let responseSize = try doc.size("response_size", in: ServerConfiguration.messageSizeRange) {
             guard kind == .tcpRR || kind == .external else {
                 throw doc.error("response_size", at: doc["response_size"], "response_size is for kind: tcp-rr (or external)")
             }
@@ -127,7 +127,7 @@ public enum ScenarioLoader {
         }
         if let greeting = try doc.string("greeting") {
             guard kind == .tcpEcho else { throw doc.error("greeting", at: doc["greeting"], "greeting is for kind: tcp-echo") }
-            guard !greeting.isEmpty, greeting.utf8.count <= 4096 else {
+            guard !greeting.isEmpty, greeting.utf8.count <= ServerConfiguration.maximumGreeting else {
                 throw doc.error("greeting", at: doc["greeting"], "expected 1 to 4096 bytes of text")
             }
             server.greeting = Array(greeting.utf8)
@@ -146,6 +146,10 @@ public enum ScenarioLoader {
         load.pattern = try doc.choice("pattern", of: LoadSpec.Pattern.self)
             ?? (conversation.isEmpty ? nil : .conversation) ?? impliedPattern(server.kind) ?? .requestResponse
         load.rate = try doc.rate("rate")
+        if let rate = load.rate, rate.total(connections: load.connections) > Quantity.maximumRate {
+            throw doc.error("rate", at: doc["rate"], "\(Quantity.formatRate(rate.perSecond)) per connection over \(plural(load.connections, "connection")) "
+                            + "is more than 1G/s in total, the most a schedule keeps")
+        }
         load.depth = try doc.integer("depth", in: 1...1024) ?? (load.rate != nil && server.transport == .udp ? LoadSpec.udpOpenLoopDepth : 1)
         load.thinkTimeNanoseconds = try doc.duration("think_time") ?? 0
         load.connectRate = try doc.rate("connect_rate").map { rate throws(ScenarioError) in
@@ -287,10 +291,11 @@ public enum ScenarioLoader {
                 steps.append(.expectBytes(try doc.size(key, in: 1...(16 << 20))!))
             case "expect_regex":
                 let text = try doc.string(key)!
+                guard !text.isEmpty, text.utf8.count <= 4096 else { throw doc.error(key, at: doc[key], "expected a PCRE2 pattern of 1 to 4096 bytes") }
                 do {
-                    _ = try Regex(text)
+                    _ = try BoundedRegex(text)
                 } catch {
-                    throw doc.error(key, at: doc[key], "not a valid regular expression: \(error)")
+                    throw doc.error(key, at: doc[key], "not a valid regular expression (PCRE2 syntax): \(error)")
                 }
                 steps.append(.expectRegex(text))
             case "wait":

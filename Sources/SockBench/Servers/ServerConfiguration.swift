@@ -21,6 +21,15 @@ public struct ServerConfiguration: Sendable {
     public static let defaultMaxConnections = 100_000
     public static let defaultMaxBufferedBytes = 1 << 30
 
+    /// What a scenario's server section and `sockbench serve`'s flags accept, checked where they are read.
+    public static let threadsRange = 1...64
+    public static let maxConnectionsRange = 1...1_000_000
+    public static let maxBufferedRange = (256 << 10)...(64 << 30)
+    /// tcp-rr request and answer sizes (and TCP message sizes): 1 byte to 16 MiB.
+    public static let messageSizeRange = 1...(16 << 20)
+    /// tcp-echo's greeting: 1 to 4096 bytes.
+    public static let maximumGreeting = 4096
+
     public init(kind: ServerKind, bind: SocketAddress = ServerSpec.defaultBind, threads: Int = 1,
                 options: SocketOptionSet = SocketOptionSet(), requestSize: Int = 64, responseSize: Int = 64,
                 dropEvery: Int = 0, greeting: [UInt8] = []) {
