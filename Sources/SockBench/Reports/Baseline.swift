@@ -120,8 +120,16 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
         switch error {
         case .keyNotFound(let key, let context): return "missing \(path(context)).\(key.stringValue)"
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            // Foundation names no key when a number does not fit its field (a count past UInt64, or negative).
+            guard !context.codingPath.isEmpty else {
+                return "\(context.debugDescription.trimmingSuffix(".")) (or it holds a number out of range for its field, such as a count above \(UInt64.max) or below 0)"
+            }
             return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
     }
+}
+
+private extension String {
+    func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
 }

@@ -114,7 +114,7 @@ struct ScenarioDocument {
     func rate(_ key: String) throws(ScenarioError) -> LoadSpec.Rate? {
         guard let text = try scalar(key, expected: Quantity.rateHelp) else { return nil }
         guard case .success(let rate) = Quantity.rate(text) else {
-            throw error(key, at: self[key], "expected \(Quantity.rateHelp), got '\(text)'")
+            throw error(key, at: self[key], "expected \(Quantity.rateHelp), from 0.001/s to 1G/s, got '\(text)'")
         }
         return LoadSpec.Rate(perSecond: rate.perSecond, perConnection: rate.perConnection)
     }

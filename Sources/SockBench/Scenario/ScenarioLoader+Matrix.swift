@@ -64,7 +64,8 @@ extension ScenarioLoader {
         for size in sizes {
             count *= size // count is at most maximumVariants here, and no list holds Int.max / 64 values
             guard count <= ScenarioMatrix.maximumVariants else {
-                throw doc.error("matrix", at: node, "expands to \(Self.product(sizes)) variants; at most \(ScenarioMatrix.maximumVariants) are allowed")
+                throw ScenarioError(file: doc.file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, key: "matrix",
+                                    message: "expands to \(Self.product(sizes)) variants; at most \(ScenarioMatrix.maximumVariants) are allowed")
             }
         }
         return count
