@@ -10,6 +10,9 @@ public struct Tolerance: Sendable, Equatable {
     public static let defaultText = "p50=+25%,p99=+50%,throughput=-25%"
     public static let `default` = try! parse(defaultText).get()
 
+    /// The widest tolerance: a figure a hundred times worse. Past that a check gates nothing.
+    public static let maximumPercent = 10_000.0
+
     public static func parse(_ text: String) -> Result<Tolerance, CheckError> {
         var tolerance = Tolerance(percent: [:], order: [])
         for item in text.split(separator: ",").map({ $0.trimmingWhitespace() }) where !item.isEmpty {
@@ -25,8 +28,8 @@ public struct Tolerance: Sendable, Equatable {
             number.removeLast()
             let sign = number.first.flatMap { "+-".contains($0) ? $0 : nil }
             if sign != nil { number.removeFirst() }
-            guard let value = Double(number), value >= 0, value.isFinite else {
-                return .failure(CheckError("--tolerance: \(item): '\(parts[1])' is not a percentage"))
+            guard let value = Double(number), value.isFinite, (0...maximumPercent).contains(value) else {
+                return .failure(CheckError("--tolerance: \(item): '\(parts[1])' is not a percentage from 0% to \(Int(maximumPercent))%"))
             }
             let worse: Character? = switch metric.better {
             case .lower: "+"
