@@ -12,14 +12,15 @@ struct NumberBoundsTests {
     static let numbers = ["0", "-1", "1e-300", "1e308", "9223372036854775808", "18446744073709551616", "NaN", "nan", ".nan", "Infinity",
                           "-Infinity", ".inf", "-.inf", "1e19", "1e308k", String(repeating: "9", count: 400), "0.0000001", "4294967296"]
     static let suffixes = ["", "k", "/s", "k/s", "/ms", "/m", "/s per connection", "ns", "ms", "s", "h", "KiB", "GiB", "B", "gbit", "kbit", "%"]
-    /// Every number bare and with two units drawn by a fixed seed, and the values seen to crash: 63 values, the same on every run.
+    /// Every number bare and with two units drawn by a fixed seed, and the values seen to crash:
+    /// 64 values, the same on every run.
     static let values: [String] = {
         var generator = SeededGenerator(state: 0x5AF1_E5)
         return numbers.flatMap { number in [number] + (0..<2).map { _ in number + suffixes.randomElement(using: &generator)! } }
             + seen
     }()
     /// Values that crashed runs before their keys were range-checked.
-    static let seen = ["1e-300/s", "0.0000001/s", "1e-300/s per connection", "1e308k", "1e20gbit", "1e19", "1e308/s", "1e6h", "1e17ns"]
+    static let seen = ["100%", "1e-300/s", "0.0000001/s", "1e-300/s per connection", "1e308k", "1e20gbit", "1e19", "1e308/s", "1e6h", "1e17ns"]
     /// The impairment choices' forms too: `every N`, `1/N`.
     static let impairValues = values + numbers.flatMap { ["every \($0)", "1/\($0)"] }
 
@@ -88,7 +89,7 @@ struct NumberBoundsTests {
         }
     }
 
-    @Test("every key from the loader's tables × 63 extreme values: a located error, or a scenario whose numbers do not trap")
+    @Test("every key from the loader's tables × 64 extreme values: a located error, or a scenario whose numbers do not trap")
     func everyKey() throws {
         let keys = Self.keys
         #expect(keys.count > 80, "the loader's tables list every key: \(keys.count)")
@@ -105,8 +106,8 @@ struct NumberBoundsTests {
                     let text = Self.yaml(base, section: section, key: key, value: value)
                     if let scenario = Self.load(text) {
                         loaded += 1
-                        // A report for the first that loads per key and base: rendering is the slow part.
-                        try Self.exercise(scenario, reports: reported == 0)
+                        // A report for the first that loads per key in each of the first two bases: rendering is the slow part.
+                        try Self.exercise(scenario, reports: reported == 0 && index < 2)
                         reported += 1
                     } else {
                         refused += 1
@@ -145,8 +146,11 @@ struct NumberBoundsTests {
                         #expect(schedule.nextDue >= now)
                     }
                 }
-                let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength)
-                for time in [plan.measureStart, plan.endTime, plan.endTime + plan.intervalLength] { recorder.roll(time, totals: IntervalTotals()) }
+                // The interval clock; its histograms take a while to set up, so with the reports only.
+                if reports {
+                    let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength)
+                    for time in [plan.measureStart, plan.endTime, plan.endTime + plan.intervalLength] { recorder.roll(time, totals: IntervalTotals()) }
+                }
             }
             _ = scenario.load.errorBudget?.allowed(attempts: .max)
             _ = scenario.impairment?.settings
@@ -312,5 +316,7 @@ struct NumberBoundsTests {
             #expect(!(SampleSummary([value, 1, value])?.median.description.isEmpty ?? true))
         }
         #expect(plural(UInt64.max, "connection") == "18446744073709551615 connections")
+        // 100% of UInt64.max attempts is 2^64 as a Double, one past UInt64.max.
+        #expect(ErrorBudget.percent(100).allowed(attempts: .max) == .max)
     }
 }

@@ -11,23 +11,23 @@ import CPCRE2
 ///
 /// Not `Sendable`: PCRE2's match data is scratch space for one thread. Each conversation worker
 /// compiles its own copy. This is the only file that imports CPCRE2.
-public final class BoundedRegex {
+final class BoundedRegex {
     /// Backtracking steps one match may take (pcre2_set_match_limit): a few milliseconds of CPU.
-    public static let matchLimit: UInt32 = 100_000
+    static let matchLimit: UInt32 = 100_000
     /// Nested backtracking points one match may hold (pcre2_set_depth_limit); a match over the
     /// 4 KiB a step looks at needs at most a few thousand.
-    public static let depthLimit: UInt32 = 10_000
+    static let depthLimit: UInt32 = 10_000
     /// Backtracking memory one match may use, in KiB (pcre2_set_heap_limit).
-    public static let heapLimitKiB: UInt32 = 8 << 10
+    static let heapLimitKiB: UInt32 = 8 << 10
 
     /// The pattern as written.
-    public let pattern: String
+    let pattern: String
     private let code: OpaquePointer
     private let context: OpaquePointer
     private let matchData: OpaquePointer
 
     /// What one match found.
-    public enum Outcome: Equatable, Sendable {
+    enum Outcome: Equatable, Sendable {
         /// The first match, as byte offsets into the subject (`end` is one past its last byte).
         case match(start: Int, end: Int)
         case noMatch
@@ -38,7 +38,7 @@ public final class BoundedRegex {
     }
 
     /// Compiles `pattern` (PCRE2 syntax, UTF-8); the error carries PCRE2's message and where in the pattern.
-    public init(_ pattern: String) throws(BoundedRegexError) {
+    init(_ pattern: String) throws(BoundedRegexError) {
         self.pattern = pattern
         var error: Int32 = 0
         var offset = 0
@@ -71,7 +71,7 @@ public final class BoundedRegex {
     }
 
     /// The first match anywhere in `subject`, within the budget.
-    public func firstMatch(in subject: UnsafeRawBufferPointer) -> Outcome {
+    func firstMatch(in subject: UnsafeRawBufferPointer) -> Outcome {
         guard let base = subject.baseAddress else {
             // An empty subject still needs a non-null pointer.
             return withUnsafeBytes(of: UInt8(0)) { firstMatch(in: UnsafeRawBufferPointer(rebasing: $0[0..<0])) }
@@ -88,7 +88,7 @@ public final class BoundedRegex {
     }
 
     /// The first match in `bytes` (tests and callers holding an array).
-    public func firstMatch(in bytes: [UInt8]) -> Outcome {
+    func firstMatch(in bytes: [UInt8]) -> Outcome {
         bytes.withUnsafeBytes { firstMatch(in: $0) }
     }
 
@@ -101,9 +101,9 @@ public final class BoundedRegex {
 }
 
 /// A pattern PCRE2 refused: its message, and the byte offset in the pattern where it stopped.
-public struct BoundedRegexError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let message: String
-    public let offset: Int
+struct BoundedRegexError: Error, Sendable, Equatable, CustomStringConvertible {
+    let message: String
+    let offset: Int
 
-    public var description: String { "\(message) (at byte \(offset) of the pattern)" }
+    var description: String { "\(message) (at byte \(offset) of the pattern)" }
 }

@@ -23,7 +23,7 @@ public enum ErrorBudget: Sendable, Equatable, CustomStringConvertible {
     public func allowed(attempts: UInt64) -> UInt64 {
         switch self {
         case .count(let count): count
-        case .percent(let percent): UInt64((Double(attempts) * percent / 100).rounded(.down))
+        case .percent(let percent): UInt64(saturating: (Double(attempts) * percent / 100).rounded(.down))
         }
     }
 
