@@ -87,13 +87,7 @@ public enum Runner {
             return resolved
         }
         // Before anything is written or sent.
-        for variant in variants {
-            let server = variant.scenario.server
-            let refusal = server.kind == .external
-                ? server.address.flatMap { TargetPolicy.refusal(target: $0, allowRemote: options.allowRemote) }
-                : TargetPolicy.refusal(bind: server.bind, confirmed: options.bind != nil)
-            if let refusal { throw RunError(.badInput, refusal) }
-        }
+        try preflight(original, options: options)
         let directory = options.outputDirectory ?? defaultDirectory(for: scenario, at: started)
         do {
             try AtomicFile.prepareDirectory(directory)
