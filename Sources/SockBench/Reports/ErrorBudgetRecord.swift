@@ -23,6 +23,6 @@ extension ErrorBudgetRecord {
     func event(intervals: [IntervalRecord], runEndS: Double) -> RunEvent {
         var seen: UInt64 = 0
         let at = intervals.first(where: { seen += $0.errors; return seen > allowed })?.endS ?? runEndS
-        return RunEvent(atS: at, kind: .errorBudget, message: "\(errors) errors passed the error budget of \(budget) (\(allowed) allowed)")
+        return RunEvent(atS: at, kind: .errorBudget, message: "\(plural(errors, "error")) passed the error budget of \(budget) (\(allowed) allowed)")
     }
 }

@@ -8,7 +8,7 @@ public enum MarkdownReport {
         out.append("")
         if !report.scenario.description.isEmpty { out += [report.scenario.description, ""] }
         out.append("Generated \(report.generatedAt) by sockbench \(report.tool.version) from `\(report.scenario.source)`. Status: **\(report.status)**.")
-        if let failure = report.failure { out += ["", "> Run failed: \(failure)"] }
+        if let failure = report.failure { out += ["", "> \(endingHeading(report)): \(failure)"] }
         if let matrix = report.matrix {
             out += ["", "Ran \(plural(matrix.variants.count, "variant")) × \(plural(matrix.repetitions, "repetition")), interleaved "
                 + "(every repetition runs each variant in turn, so drift on the machine hits all of them alike)."]
@@ -25,6 +25,16 @@ public enum MarkdownReport {
         for (name, value) in env.sysctls.sorted(by: { $0.key < $1.key }) { out.append("| \(name) | \(value) |") }
         out.append("")
         return out.joined(separator: "\n")
+    }
+
+    /// `Run failed`, `Run degraded` or `Run interrupted`: the words before a report's `failure`
+    /// follow its status, so an interrupted or degraded run is not called failed.
+    static func endingHeading(_ report: Report) -> String {
+        switch report.status {
+        case "degraded": "Run degraded"
+        case "interrupted": "Run interrupted"
+        default: "Run failed"
+        }
     }
 
     static func render(_ run: RunResult) -> String {
@@ -62,10 +72,11 @@ public enum MarkdownReport {
         if let first = run.firstError { out += ["", "First error: \(first)"] }
         out.append("")
         out.append("Connections: \(run.connections.established) established, \(run.connections.failed) failed of \(run.connections.requested)"
-            + (run.connections.reconnects.map { ", \($0) reopened by the reconnect policy." } ?? "."))
+            + (run.connections.reconnects.map { ", \($0) reopened by the reconnect policy" } ?? "")
+            + (run.pattern == .idle ? run.intervals?.last.map { "; \($0.connectionsOpen) still open when the measured window closed." } ?? "." : "."))
         if let budget = run.errorBudget {
             out.append("")
-            out.append("Error budget \(budget.budget): \(budget.errors) errors in \(budget.attempts) attempts, \(budget.allowed) allowed — "
+            out.append("Error budget \(budget.budget): \(plural(budget.errors, "error")) in \(plural(budget.attempts, "attempt")), \(budget.allowed) allowed — "
                 + (budget.exceeded ? "**exceeded** (the run is degraded)." : "within budget."))
         }
         if let events = run.events, !events.isEmpty { out += ["", eventSection(events)] }

@@ -33,7 +33,7 @@ struct RunEnding: Sendable {
         } else if let exited = events.first(where: { $0.kind == .serverExited }) {
             self.init(status: .degraded, reason: exited.message)
         } else if let budget = run.errorBudget, budget.exceeded {
-            self.init(status: .degraded, reason: "\(budget.errors) errors in \(budget.attempts) attempts exceed the error budget of \(budget.budget) (\(budget.allowed) allowed)")
+            self.init(status: .degraded, reason: "\(plural(budget.errors, "error")) in \(plural(budget.attempts, "attempt")) exceed\(budget.errors == 1 ? "s" : "") the error budget of \(budget.budget) (\(budget.allowed) allowed)")
         } else {
             return nil
         }
