@@ -206,7 +206,7 @@ struct TruthfulTextTests {
         }
     }
 
-    @Test("edge cases: NaN and infinity print as n/a, one error or threshold or CPU is singular")
+    @Test("edge cases: NaN and infinity print as n/a, one error or threshold or CPU is singular, a run stopped in warm-up measured nothing")
     func edgeCases() throws {
         #expect(Format.rate(.nan) == "n/a" && Format.grouped(.infinity) == "n/a" && Format.latency(Double.nan) == "n/a")
         #expect(Format.bitRate(bytesPerSecond: .nan) == "n/a" && Format.bytes(.infinity) == "n/a" && Format.percent(.nan) == "n/a")
@@ -221,6 +221,11 @@ struct TruthfulTextTests {
         let passed = ThresholdResult(expression: "p99 < 1ms", metric: "latency.p99", variant: "default", measured: 50_000, samples: 1,
                                      passed: true, message: "measured 50.0µs, allowed < 1.00ms")
         #expect(MarkdownReport.thresholdSection([passed]).contains("The threshold was met."))
+        var stopped = SyntheticRuns.run(messagesPerSecond: 0, latencyNs: 1)
+        stopped.durationS = 0
+        stopped.warmupS = 0.5
+        #expect(MarkdownReport.render(stopped).contains("nothing measured: the run stopped within its 0.500 s warm-up."))
+        #expect(TerminalSummary.render(Self.report(stopped), directory: "/tmp/r").contains("1/1 connection, nothing measured (stopped before the measured window)"))
         var report = Self.report(run)
         report.environment.cpus = 1
         #expect(HTMLReport.render(report).contains("1 CPU)"))

@@ -37,6 +37,14 @@ public enum MarkdownReport {
         }
     }
 
+    /// `measured 5.000 s after 0.500 s warm-up`, or, when the run stopped before its measured
+    /// window opened, that it did (rather than a warm-up it never finished).
+    static func measuredText(_ run: RunResult) -> String {
+        guard run.durationS <= 0 else { return "measured \(Format.seconds(run.durationS)) after \(Format.seconds(run.warmupS)) warm-up" }
+        return run.warmupS > 0 ? "nothing measured: the run stopped within its \(Format.seconds(run.warmupS)) warm-up"
+            : "nothing measured: the run stopped before its measured window began"
+    }
+
     static func render(_ run: RunResult) -> String {
         var out: [String] = []
         var heading = run.variant == "default" ? "## Run" : "## Run: \(run.variant)"
@@ -50,7 +58,7 @@ public enum MarkdownReport {
         out.append("\(shape) against \(server); \(plural(run.connections.requested, "connection")), \(messages)"
             + (run.responseSizeBytes.map { ", \($0)-byte answers" } ?? "")
             + (run.pattern == .requestResponse ? ", depth \(run.depth)" : "")
-            + "; measured \(Format.seconds(run.durationS)) after \(Format.seconds(run.warmupS)) warm-up.")
+            + "; " + measuredText(run) + ".")
         out += ["", "### Throughput", "", "| metric | value |", "|---|---|"]
         out.append("| messages/s | \(Format.rate(run.throughput.messagesPerSecond)) |")
         out.append("| sent | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) (\(Format.grouped(run.throughput.bytesPerSecondSent)) B/s) |")

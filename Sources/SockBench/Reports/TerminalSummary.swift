@@ -12,7 +12,8 @@ public enum TerminalSummary {
             let connections = run.pattern == .connect || run.pattern == .conversation
                 ? "\(plural(run.connections.requested, "connection")) at a time, \(Format.grouped(Double(run.connections.established))) opened"
                 : "\(run.connections.established)/\(plural(run.connections.requested, "connection"))"
-            lines.append("\(report.scenario.name): \(shape), \(connections), \(Format.seconds(run.durationS)) measured")
+            let measured = run.durationS > 0 ? "\(Format.seconds(run.durationS)) measured" : "nothing measured (stopped before the measured window)"
+            lines.append("\(report.scenario.name): \(shape), \(connections), \(measured)")
             if run.pattern == .stream {
                 lines.append("  messages     \(Format.rate(run.throughput.messagesPerSecond))")
             } else if run.latencyNs.count > 0 || run.pattern != .idle {
