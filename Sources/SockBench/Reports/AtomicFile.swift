@@ -87,10 +87,10 @@ public enum AtomicFile {
     /// A new file next to `path`, named `path.tmp-<16 random hex digits>`. The name comes from the
     /// system's random source (getrandom), not the pid, and `O_EXCL|O_NOFOLLOW` refuses anything
     /// already there, a symbolic link included; a taken name is retried with another.
-    static func createTemporary(for path: String, mode: mode_t) throws(WriteError) -> Pending {
+    static func createTemporary(for path: String, mode: mode_t, name: () -> String = randomHex) throws(WriteError) -> Pending {
         var attempts = 0
         while attempts < temporaryAttempts {
-            let temporary = path + ".tmp-" + randomHex()
+            let temporary = path + ".tmp-" + name()
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             if fd >= 0 {
                 // Tracked once it is ours: a second Ctrl-C must not remove a file someone else made.
