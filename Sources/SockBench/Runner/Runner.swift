@@ -94,8 +94,10 @@ public enum Runner {
                 : TargetPolicy.refusal(bind: server.bind, confirmed: options.bind != nil)
             if let refusal { throw RunError(.badInput, refusal) }
         }
-        let directory = options.outputDirectory ?? defaultDirectory(for: scenario, at: started)
+        let directory: String
         do {
+            // A default folder is new and this run's alone (`-2`, `-3`, … within one second); --out is used as named.
+            directory = try options.outputDirectory ?? AtomicFile.createUniqueDirectory(base: defaultDirectory(for: scenario, at: started))
             try AtomicFile.prepareDirectory(directory)
         } catch {
             throw RunError(.badInput, "\(error)")
@@ -437,7 +439,8 @@ public enum Runner {
         }
     }
 
-    /// `reports/<name>/<UTC timestamp>`, with the name reduced to characters safe in a path.
+    /// `reports/<name>/<UTC timestamp>`, with the name reduced to characters safe in a path; `run`
+    /// creates it with `AtomicFile.createUniqueDirectory`, which adds `-2`, `-3`, … if it exists.
     public static func defaultDirectory(for scenario: Scenario, at date: Date) -> String {
         let safe = String(scenario.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(64))
         let formatter = DateFormatter()
