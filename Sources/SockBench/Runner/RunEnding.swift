@@ -51,7 +51,9 @@ struct RunEnding: Sendable {
         case (.requestResponse, _), (.connect, _):
             guard messages.received == 0 else { return nil }
             let what = run.pattern == .connect ? "transaction" : "request"
-            attempted = "nothing was exchanged with \(run.target) \(window): \(plural(Int(clamping: messages.sent), what)) sent, none answered"
+            // Nothing sent in the window with connections up: each was still owed an answer from before it.
+            let stuck = messages.sent == 0 && run.pattern == .requestResponse ? " (every connection was still waiting for an answer to a warm-up request)" : ""
+            attempted = "nothing was exchanged with \(run.target) \(window): \(plural(Int(clamping: messages.sent), what)) sent\(stuck), none answered"
         case (.idle, _):
             if run.connectionsHeldOpenOnly {
                 guard (run.connections.starved ?? 0) >= run.connections.requested else { return nil }
