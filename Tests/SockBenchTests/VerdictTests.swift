@@ -205,6 +205,7 @@ struct LifecycleTests {
         #expect(warmup.events?.allSatisfy { $0.atS < 0 } == true)
         let intervals = try #require(run.intervals)
         #expect(intervals.reduce(0) { $0 + $1.errors } == 0, "the first interval holds no warm-up error")
+        #expect(intervals.reduce(0) { $0 + $1.connectionsEstablished } == 0, "nor the connections the warm-up opened")
         #expect(outcome.exitCode == 0, "\(outcome.report.failure ?? "")")
         if TestSupport.canCapture {
             // The resets are on the wire during the warm-up only.
