@@ -34,7 +34,7 @@ struct RunEnding: Sendable {
         } else if let exited = events.first(where: { $0.kind == .serverExited || $0.kind == .proxyExited }) {
             self.init(status: .degraded, reason: exited.message)
         } else if let budget = run.errorBudget, budget.exceeded {
-            self.init(status: .degraded, reason: "\(budget.errors) errors in \(budget.attempts) attempts exceed the error budget of \(budget.budget) (\(budget.allowed) allowed)"
+            self.init(status: .degraded, reason: "\(plural(Int(clamping: budget.errors), "error")) in \(plural(Int(clamping: budget.attempts), "attempt")) exceed the error budget of \(budget.budget) (\(budget.allowed) allowed)"
                 + (run.firstError.map { "; first: \($0)" } ?? ""))
         } else {
             return nil
