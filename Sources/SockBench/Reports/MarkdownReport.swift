@@ -81,13 +81,16 @@ public enum MarkdownReport {
         out.append("")
         out.append("Connections: \(run.connections.established) established, \(run.connections.failed) failed of \(run.connections.requested)"
             + (run.connections.reconnects.map { ", \($0) reopened by the reconnect policy" } ?? "")
-            + (run.pattern == .idle ? run.intervals?.last.map { "; \($0.connectionsOpen) still open when the measured window closed." } ?? "." : "."))
+            + ((run.connections.starved ?? 0) > 0 ? "; **\(run.connections.starved ?? 0) starved** (never completed an exchange in the measured window)" : "")
+            + (run.pattern == .idle ? run.intervals?.last.map { "; \($0.connectionsOpen) still open when the measured window closed" } ?? "" : "")
+            + ".")
         if let budget = run.errorBudget {
             out.append("")
             out.append("Error budget \(budget.budget): \(plural(budget.errors, "error")) in \(plural(budget.attempts, "attempt")), \(budget.allowed) allowed — "
                 + (budget.exceeded ? "**exceeded** (the run is degraded)." : "within budget."))
         }
         if let events = run.events, !events.isEmpty { out += ["", eventSection(events)] }
+        if let warmup = run.warmup { out += ["", warmupSection(warmup)] }
         if let impairment = run.impairment { out += ["", impairmentSection(impairment, run: run)] }
         if let udp = run.udp {
             out += ["", "### UDP delivery", "", "| sent | received | lost | loss | duplicated | reordered | jitter (RFC 3550) |",
