@@ -169,6 +169,8 @@ struct VerdictTests {
         #expect(run.messages.received > 0)
         let verdict = GateVerdict(report: outcome.report)
         #expect(verdict.line.contains("3 of 4 connections were starved"), "\(verdict.line)")
+        let terminal = TerminalSummary.render(outcome.report, directory: outcome.directory)
+        #expect(terminal.contains("(3 starved: no exchange in the window)"), "\(terminal)")
 
         // A healthy server starves nobody, and the verdict says nothing of it.
         let healthy = try PlainEchoServer()

@@ -9,9 +9,11 @@ public enum TerminalSummary {
         for run in report.runs where report.runs.count == 1 {
             let shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
             // Connect and conversation open a connection per transaction: say how many at a time and how many in all.
-            let connections = run.pattern == .connect || run.pattern == .conversation
+            let opened = run.pattern == .connect || run.pattern == .conversation
                 ? "\(plural(run.connections.requested, "connection")) at a time, \(Format.grouped(Double(run.connections.established))) opened"
                 : "\(run.connections.established)/\(plural(run.connections.requested, "connection"))"
+            let starved = run.connections.starved ?? 0
+            let connections = starved > 0 ? opened + " (\(starved) starved: no exchange in the window)" : opened
             let measured = run.durationS > 0 ? "\(Format.seconds(run.durationS)) measured" : "nothing measured (stopped before the measured window)"
             lines.append("\(report.scenario.name): \(shape), \(connections), \(measured)")
             if run.pattern == .stream {
