@@ -15,23 +15,14 @@ enum CIOutputs {
         if let summary { try appendSummary(markdown, to: summary) }
     }
 
-    /// Appended, as GitHub Actions expects for $GITHUB_STEP_SUMMARY (several steps add to it).
+    /// Appended, as GitHub Actions expects for $GITHUB_STEP_SUMMARY (several steps add to it);
+    /// a device or FIFO is written in place (`AtomicFile.append`).
     static func appendSummary(_ markdown: String, to summary: String) throws {
-        guard let handle = FileHandle(forWritingAtPath: summary) ?? create(summary) else {
-            throw CommandFailure.badInput("--summary: cannot write \(summary)")
-        }
-        defer { try? handle.close() }
         do {
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data(markdown.utf8))
+            try AtomicFile.append(Data(markdown.utf8), to: summary)
         } catch {
-            throw CommandFailure.badInput("--summary: cannot write \(summary): \(error.localizedDescription)")
+            throw CommandFailure.badInput("--summary: \(error)")
         }
-    }
-
-    private static func create(_ path: String) -> FileHandle? {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { return nil }
-        return FileHandle(forWritingAtPath: path)
     }
 
     /// The last line: always on a pass unless quiet, always (to stderr when quiet) otherwise.

@@ -89,6 +89,12 @@ struct RunCommand: ParsableCommand {
                 FileHandleOutput.standardOutput("\r\u{1B}[K" + TerminalSummary.progressLine(progress), terminator: "")
             }
         }
+        // A refused target is refused before the run is announced, so nothing claims it is running.
+        do {
+            try Runner.preflight(loaded, options: options)
+        } catch {
+            throw CommandFailure(code: error.code.rawValue, message: error.message)
+        }
         let resolved = Runner.resolve(loaded, options: options)
         if !quiet {
             let server = resolved.server.kind == .external ? "external server \(resolved.server.address!)" : "sockbench \(resolved.server.kind.rawValue)"

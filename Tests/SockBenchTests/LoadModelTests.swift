@@ -157,6 +157,7 @@ struct LoadModelTests {
         scenario.load.pattern = .conversation
         scenario.server.greeting = Array("hello\n".utf8)
         scenario.conversation = [.expect(Array("byebye\n".utf8))]
+        scenario.load.reconnectDelayNanoseconds = 1_000_000
         let result = try Self.measure(scenario).outcome.result
         #expect(result.errors.protocol > 10)
         #expect(result.errors.total == result.errors.protocol)
@@ -172,6 +173,7 @@ struct LoadModelTests {
         scenario.load.pattern = .conversation
         scenario.load.requestTimeoutNanoseconds = 100_000_000
         scenario.conversation = [.expectRegex("^220")]
+        scenario.load.reconnectDelayNanoseconds = 1_000_000
         let result = try Self.measure(scenario).outcome.result
         #expect(result.errors.protocol >= 3 && result.errors.protocol <= 5, "\(result.errors.protocol)")
         #expect(result.protocolMismatches.first?.contains("nothing matching within 100ms") == true)

@@ -201,7 +201,7 @@ struct NumberBoundsTests {
         let report = Self.report(scenario, runs: Self.extremeRuns(scenario))
         #expect(report.thresholds?.count == 3 && report.comparison != nil)
         let markdown = MarkdownReport.render(report)
-        #expect(markdown.contains("1e+308") && markdown.contains("∞"), "\(markdown.prefix(2000))")
+        #expect(markdown.contains("1e+308") && markdown.contains("n/a"), "\(markdown.prefix(2000))")
         #expect(!HTMLReport.render(report).isEmpty)
         #expect(TerminalSummary.render(report, directory: "reports/t").contains("errors.total                                   a 1.84e+19"))
         #expect(!CISummary.render(report: report).isEmpty)
@@ -304,9 +304,9 @@ struct NumberBoundsTests {
 
         #expect(Format.grouped(1_234_567) == "1,234,567")
         #expect(Format.grouped(9.3e18) == "9.3e+18")
-        #expect(Format.grouped(.nan) == "n/a" && Format.grouped(.infinity) == "∞" && Format.grouped(-.infinity) == "-∞")
+        #expect(Format.grouped(.nan) == "n/a" && Format.grouped(.infinity) == "n/a" && Format.grouped(-.infinity) == "n/a")
         #expect(Format.rate(1e308) == "1e+308/s")
-        #expect(Format.latency(.infinity) == "∞" && Format.latency(1e308) == "1e+299s")
+        #expect(Format.latency(.infinity) == "n/a" && Format.latency(1e308) == "1e+299s")
         #expect(Format.latency(UInt64.max) == "18446744073.71s")
         #expect(Quantity.trim(1e20) == "1e+20" && Quantity.trim(2.5) == "2.5")
         for value in [0, -1, 1e-300, 1e308, -1e308, 9.3e18, 18_446_744_073_709_551_616.0, .nan, .infinity, -.infinity] {

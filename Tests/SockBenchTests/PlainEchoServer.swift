@@ -32,6 +32,10 @@ final class PlainEchoServer: @unchecked Sendable {
         case closeMidAnswer(after: Int)
         /// Reads and never answers again (a hung server).
         case stall(after: Int)
+        /// Sends half an answer, then reads and never answers again.
+        case halfThenStall(after: Int)
+        /// Closes every connection as soon as it is accepted (a server at its connection limit).
+        case closeOnAccept
     }
 
     let port: UInt16
@@ -39,8 +43,11 @@ final class PlainEchoServer: @unchecked Sendable {
     private let listener: Int32
     private var threads: [Thread] = []
 
-    /// `delayMicroseconds` delays every answer (a slower build of the server under test).
-    init(delayMicroseconds: UInt32 = 0, fault: Fault = .none) throws {
+    /// `delayMicroseconds` delays every answer (a slower build of the server under test). With
+    /// `faultFor`, only connections accepted that long after the start have the fault (a server
+    /// that misbehaves during a warm-up only). `serial` serves one connection at a time, to its
+    /// end, as a naive tutorial server does: the others wait in the listen backlog.
+    init(delayMicroseconds: UInt32 = 0, fault: Fault = .none, faultFor: UInt64? = nil, serial: Bool = false) throws {
         pause = Pause(perAnswerMicroseconds: delayMicroseconds)
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
@@ -54,11 +61,17 @@ final class PlainEchoServer: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         port = UInt16(bigEndian: address.sin_port)
         let pause = self.pause
+        let faultEnd = faultFor.map { MonotonicClock.now() + $0 }
         let acceptor = Thread {
             while true {
                 let client = accept(listener, nil, nil)
                 if client < 0 { return }
-                Thread.detachNewThread {
+                let fault = faultEnd.map { MonotonicClock.now() < $0 } ?? true ? fault : .none
+                let serve: @Sendable () -> Void = {
+                    if case .closeOnAccept = fault {
+                        close(client)
+                        return
+                    }
                     var buffer = [UInt8](repeating: 0, count: 65_536)
                     var requests = 0
                     while true {
@@ -78,6 +91,10 @@ final class PlainEchoServer: @unchecked Sendable {
                         case .stall(let after) where requests > after:
                             while recv(client, &buffer, buffer.count, 0) > 0 {}
                             answer = 0
+                        case .halfThenStall(let after) where requests > after:
+                            _ = buffer.withUnsafeBytes { send(client, $0.baseAddress!, max(1, count / 2), Int32(MSG_NOSIGNAL)) }
+                            while recv(client, &buffer, buffer.count, 0) > 0 {}
+                            answer = 0
                         default: break
                         }
                         var offset = 0
@@ -90,6 +107,7 @@ final class PlainEchoServer: @unchecked Sendable {
                     }
                     close(client)
                 }
+                if serial { serve() } else { Thread.detachNewThread(serve) }
             }
         }
         acceptor.start()

@@ -38,6 +38,9 @@ public struct CaptureAnalyzer {
     private var keepaliveInterval = LatencyHistogram()
     private var keepaliveIdle = LatencyHistogram()
 
+    /// The figures up to the moment the measured window opened (`openWindow`), if it has.
+    public private(set) var warmup: CaptureAnalysis?
+
     public init(configuration: Configuration, linkType: Int32, storesPayload: Bool = false) {
         self.configuration = configuration
         self.linkType = linkType
@@ -163,6 +166,27 @@ public struct CaptureAnalyzer {
             flow.syns += 1
             if fromClient, flow.synTime == nil { flow.synTime = time }
         }
+    }
+
+    // MARK: Warm-up
+
+    /// The measured window opens: what was counted so far becomes `warmup`, and every count starts
+    /// again from zero, while each flow keeps where its sequence space stands (so the window's
+    /// first segments are judged against what the warm-up sent, not taken as retransmissions).
+    /// Connection setup (SYN, SYN-ACK, handshakes and their RTT) is measured apart from the window,
+    /// as connect latency is: those figures keep every handshake the capture saw, since long-lived
+    /// connections open in the warm-up.
+    public mutating func openWindow() {
+        guard warmup == nil else { return }
+        warmup = finish()
+        packetTotal = 0
+        byteTotal = 0
+        undecoded = 0
+        payloadSize = Sides(LatencyHistogram())
+        dataToAck = Sides(LatencyHistogram())
+        keepaliveInterval = LatencyHistogram()
+        keepaliveIdle = LatencyHistogram()
+        for index in flows.indices { flows[index].resetCounts() }
     }
 
     // MARK: Result

@@ -46,7 +46,11 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
     }
 
     public var details: Details
+    /// The measured window's figures (the whole capture when no window split it).
     public var analysis: CaptureAnalysis?
+    /// The figures before the window opened; the runner reports them in `runs[].warmup.capture`,
+    /// so they are not encoded here.
+    public var warmupAnalysis: CaptureAnalysis?
 
     public init(details: Details, analysis: CaptureAnalysis? = nil) {
         self.details = details

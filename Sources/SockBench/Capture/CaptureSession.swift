@@ -1,3 +1,4 @@
+import Synchronization
 import CSockBenchLinux
 import Glibc
 
@@ -29,6 +30,9 @@ public final class CaptureSession: @unchecked Sendable {
     private let analyzer: UnsafeMutablePointer<CaptureAnalyzer>
     private var thread: JoinableThread?
     private var failure: CaptureError?
+    /// When the measured window opens, as a packet timestamp (ns since the epoch); packets from
+    /// then on are the window's, those before it the warm-up's. UInt64.max until the load says.
+    private let windowStart = Atomic<UInt64>(.max)
 
     /// The filter for a run's traffic: its transport and the server's port.
     public static func filter(transport: Socket.Transport, port: UInt16) -> String {
@@ -70,10 +74,25 @@ public final class CaptureSession: @unchecked Sendable {
     private func read() {
         let analyzer = analyzer
         do {
-            try capture.run { frame in analyzer.pointee.consume(frame) }
+            try capture.run { frame in
+                if frame.timestampNanoseconds >= self.windowStart.load(ordering: .relaxed) { analyzer.pointee.openWindow() }
+                return analyzer.pointee.consume(frame)
+            }
         } catch {
             failure = error
         }
+    }
+
+    /// Splits the capture's figures at `monotonic` (CLOCK_MONOTONIC ns, the load's clock): packets
+    /// stamped earlier count as warm-up (`CaptureRecord.warmupAnalysis`), later ones as the window.
+    public func setWindowStart(monotonic: UInt64) {
+        var realtime = timespec(), now = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let realtimeNow = UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec)
+        let monotonicNow = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let start = monotonic >= monotonicNow ? realtimeNow + (monotonic - monotonicNow) : realtimeNow - min(realtimeNow, monotonicNow - monotonic)
+        windowStart.store(start, ordering: .relaxed)
     }
 
     /// Waits until no packet has arrived for `quiet` (the last FIN and ACK of the run reach the
@@ -106,6 +125,14 @@ public final class CaptureSession: @unchecked Sendable {
             }
         }
         if let failure { details.reason = [details.reason, failure.message].compactMap { $0 }.joined(separator: "; ") }
-        return CaptureRecord(details: details, analysis: analyzer.pointee.finish())
+        // A window that opened with no packet after it still splits: everything seen was warm-up.
+        var realtime = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        if windowStart.load(ordering: .relaxed) <= UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec) {
+            analyzer.pointee.openWindow()
+        }
+        var record = CaptureRecord(details: details, analysis: analyzer.pointee.finish())
+        record.warmupAnalysis = analyzer.pointee.warmup
+        return record
     }
 }

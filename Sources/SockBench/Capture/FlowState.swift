@@ -114,6 +114,15 @@ extension DirectionState {
         return .retransmission
     }
 
+    /// Zeroes the counts, keeping where the sequence space stands.
+    mutating func resetCounts() {
+        packets = 0
+        bytes = 0
+        dataSegments = 0
+        pureAcks = 0
+        payloadBytes = 0
+    }
+
     /// A keepalive probe (as Wireshark defines it): no SYN, FIN or RST, at most one byte,
     /// one below the next expected sequence number.
     func isKeepaliveProbe(_ packet: DecodedPacket) -> Bool {
@@ -165,6 +174,19 @@ struct FlowState {
         firstTime = time
         lastTime = time
         lastActivity = time
+    }
+
+    /// Zeroes what the flow counted, keeping its endpoints, sequence spaces and handshake (SYN,
+    /// SYN-ACK and their times: connection setup is measured apart from the window).
+    mutating func resetCounts() {
+        sides.toServer.resetCounts()
+        sides.toClient.resetCounts()
+        retransmissions = 0
+        outOfOrder = 0
+        zeroWindow = 0
+        keepaliveProbes = 0
+        fin = 0
+        rst = 0
     }
 
     @inline(__always)

@@ -43,11 +43,10 @@ final class PacketCapture: @unchecked Sendable {
     /// path mutates it without the dynamic exclusivity checks of class properties.
     private struct Writer {
         var dumper: OpaquePointer
-        var fd: Int32
-        var temporaryPath: String
-        /// The slot that lets a second Ctrl-C remove the temporary file.
-        var tracked: Int32
-        var path: String
+        /// The file being written: a temporary one renamed into place, or a device written in place.
+        var file: AtomicFile.Pending
+        var fd: Int32 { file.descriptor }
+        var path: String { file.path }
         var maximumBytes: UInt64
         var buffer: UnsafeMutableRawPointer
         var buffered = 0
@@ -270,28 +269,31 @@ final class PacketCapture: @unchecked Sendable {
     // MARK: Writing
 
     /// Starts writing frames to `path` as a nanosecond pcap with mode 0600. The file is written
-    /// under a temporary name and renamed by `finishFile`, so `path` is never half-written.
+    /// under a random temporary name (`AtomicFile.begin`) and renamed by `finishFile`, so `path` is
+    /// never half-written; a device or FIFO at `path` is written in place instead.
     /// Beyond `maximumBytes` frames are still analysed but no longer stored. Call before `run`.
     func startFile(path: String, maximumBytes: UInt64) throws(CaptureError) {
-        let temporaryPath = path + ".tmp-\(getpid())"
-        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CaptureError(.file, "cannot write \(path): \(String(cString: strerror(errno)))") }
-        fchmod(fd, 0o600) // an existing temporary file keeps its old mode otherwise
-        guard let file = fdopen(fd, "wb") else {
-            close(fd)
-            unlink(temporaryPath)
-            throw CaptureError(.file, "cannot write \(path): \(String(cString: strerror(errno)))")
+        let pending: AtomicFile.Pending
+        do {
+            pending = try AtomicFile.begin(path, mode: 0o600)
+        } catch {
+            throw CaptureError(.file, "\(error)")
+        }
+        guard let file = fdopen(pending.descriptor, "wb") else {
+            let code = errno
+            AtomicFile.discard(pending)
+            close(pending.descriptor)
+            throw CaptureError(.file, "cannot write \(path): \(String(cString: strerror(code)))")
         }
         // libpcap writes the file header (magic for nanoseconds, snaplen, link type); records follow from our buffer.
         guard let dumper = pcap_dump_fopen(handle, file), pcap_dump_flush(dumper) == 0 else {
             let detail = String(cString: pcap_geterr(handle))
             fclose(file)
-            unlink(temporaryPath)
+            AtomicFile.discard(pending)
             throw CaptureError(.file, "cannot write \(path): \(detail)")
         }
         let state = UnsafeMutablePointer<Writer>.allocate(capacity: 1)
-        state.initialize(to: Writer(dumper: dumper, fd: fd, temporaryPath: temporaryPath, tracked: CSockBenchLinux_track_temp(temporaryPath),
-                                    path: path, maximumBytes: maximumBytes,
+        state.initialize(to: Writer(dumper: dumper, file: pending, maximumBytes: maximumBytes,
                                     buffer: .allocate(byteCount: Self.writeBufferBytes, alignment: 16)))
         writer = state
     }
@@ -300,17 +302,16 @@ final class PacketCapture: @unchecked Sendable {
     func finishFile() throws(CaptureError) -> (packets: UInt64, bytes: UInt64, truncated: Bool) {
         guard let state = writer else { return (0, 0, false) }
         state.pointee.flush()
-        if state.pointee.failure == nil, fsync(state.pointee.fd) != 0 { state.pointee.failure = errno }
         let current = state.pointee
-        release(state)
+        defer { release(state) }
         if let failure = current.failure {
-            unlink(current.temporaryPath)
+            AtomicFile.discard(current.file)
             throw CaptureError(.file, "cannot write \(current.path): \(String(cString: strerror(failure)))")
         }
-        guard rename(current.temporaryPath, current.path) == 0 else {
-            let code = errno
-            unlink(current.temporaryPath)
-            throw CaptureError(.file, "cannot write \(current.path): \(String(cString: strerror(code)))")
+        do {
+            try AtomicFile.commit(current.file)
+        } catch {
+            throw CaptureError(.file, "\(error)")
         }
         return (current.packetsWritten, current.bytesWritten, current.truncated)
     }
@@ -318,14 +319,12 @@ final class PacketCapture: @unchecked Sendable {
     /// Drops a file being written (the run failed before it could be finished).
     func discardFile() {
         guard let state = writer else { return }
-        let temporaryPath = state.pointee.temporaryPath
+        AtomicFile.discard(state.pointee.file)
         release(state)
-        unlink(temporaryPath)
     }
 
     private func release(_ state: UnsafeMutablePointer<Writer>) {
         writer = nil
-        CSockBenchLinux_untrack_temp(state.pointee.tracked)
         pcap_dump_close(state.pointee.dumper) // closes the FILE and its descriptor
         state.pointee.buffer.deallocate()
         state.deinitialize(count: 1)

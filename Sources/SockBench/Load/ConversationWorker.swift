@@ -32,6 +32,12 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     private let epoll: Epoll
     private let count: Int
     private let connections: UnsafeMutablePointer<Connection>
+    /// Per slot: a conversation finished inside the measured window (else the slot is starved).
+    private let exchanged: UnsafeMutablePointer<Bool>
+    /// Reconnect policy: slots whose connection failed, waiting to open again (one fixed delay, so a FIFO).
+    private var reopening: DeadlineQueue
+    /// True once any connection was established: a target that never answered is not retried forever.
+    private var everConnected = false
     private let steps: [ConversationStep]
     /// Each expect_regex step's pattern, compiled for this worker alone (its match data is scratch space).
     private let patterns: [Int: BoundedRegex]
@@ -53,6 +59,10 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         epoll = try Epoll()
         connections = .allocate(capacity: count)
         connections.initialize(repeating: Connection(), count: count)
+        exchanged = .allocate(capacity: count)
+        exchanged.initialize(repeating: false, count: count)
+        reopening = DeadlineQueue(capacity: plan.reconnectDelay == nil ? 0 : count)
+        result.windowStart = plan.measureStart
         buffer = .allocate(byteCount: Self.bufferCapacity, alignment: 16)
     }
 
@@ -60,6 +70,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         for index in 0..<count where connections[index].state != .closed { close(connections[index].fd) }
         connections.deinitialize(count: count)
         connections.deallocate()
+        exchanged.deallocate()
         buffer.deallocate()
     }
 
@@ -71,7 +82,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         var now = MonotonicClock.now()
         var wake = now
         while plan.running(now) {
-            let until = min(plan.endTime, wake, now + 10_000_000)
+            let until = min(plan.endTime, wake, now + 10_000_000, reopening.nextDeadline ?? .max)
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: until > now ? until - now : 0)
             now = MonotonicClock.now()
             intervals.roll(now, totals: result.intervalTotals)
@@ -84,13 +95,50 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
                 }
             }
             now = MonotonicClock.now()
+            while let index = reopening.popDue(at: now) {
+                guard connections[index].state == .closed else { continue }
+                result.reconnects += 1
+                open(index)
+            }
             let (open, nextWake) = scanDeadlines(now)
-            if open == 0 { break }
+            // Every connection failed and none will open again: nothing left to measure.
+            if open == 0, reopening.count == 0 || !everConnected { break }
             wake = nextWake
         }
         intervals.closeWindow()
         totalsAtEnd = result.intervalTotals
+        for index in 0..<count where !exchanged[index] { result.connectionsStarved += 1 }
+        finish(events: events, capacity: capacity)
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
+    }
+
+    /// After the end, closes every conversation in progress cleanly: half-closes it (a FIN), then
+    /// reads and discards until the server closes too, for at most the request timeout (≤ 1 s), so
+    /// no connection is closed with unread bytes (which sends an RST instead of a FIN). Nothing
+    /// received here is recorded. Interrupted or the server gone: close at once.
+    private func finish(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
+        guard !plan.control.stopRequested else { return }
+        for index in 0..<count where connections[index].state == .active {
+            shutdown(connections[index].fd, Int32(SHUT_WR))
+            try? watch(index, Epoll.readable)
+        }
+        let deadline = MonotonicClock.now() + min(plan.requestTimeout, 1_000_000_000)
+        while MonotonicClock.now() < deadline {
+            var open = 0
+            for index in 0..<count where connections[index].state == .active { open += 1 }
+            guard open > 0 else { return }
+            let ready = epoll.wait(into: events, capacity: capacity, timeoutMilliseconds: 10)
+            for i in 0..<ready {
+                let index = Int(events[i].data.u64)
+                guard connections[index].state == .active else { continue }
+                while true {
+                    let received = recv(connections[index].fd, buffer, Self.bufferCapacity, Int32(MSG_DONTWAIT))
+                    if received > 0 { continue }
+                    if received == 0 || (errno != EAGAIN && errno != EINTR) { closeConnection(index) }
+                    break
+                }
+            }
+        }
     }
 
     // MARK: Connections
@@ -119,9 +167,12 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
 
     private func connected(_ index: Int) {
         let now = MonotonicClock.now()
+        // Every connection counts as established, warm-up included (a long conversation may have
+        // opened its only connection before the window); conversations started count in the window.
+        result.connectionsEstablished += 1
+        everConnected = true
         if plan.measuring(now) {
             result.connectLatency.record(now - connections[index].started)
-            result.connectionsEstablished += 1
             result.messagesSent &+= 1
         }
         if result.effectiveOptions == nil {
@@ -137,6 +188,14 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         result.connectionsFailed += 1
         result.record(category, message)
         closeConnection(index)
+        scheduleReconnect(index)
+    }
+
+    /// The reconnect policy: a connection lost to an error opens again after the delay, until the end.
+    private func scheduleReconnect(_ index: Int) {
+        guard let delay = plan.reconnectDelay else { return }
+        let now = MonotonicClock.now()
+        if plan.running(now + delay) { reopening.push(index, at: now + delay) }
     }
 
     private func closeConnection(_ index: Int) {
@@ -276,6 +335,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
             result.latency.record(latency)
             intervals.slot.pointee.latency.record(latency)
             result.messagesReceived &+= 1
+            exchanged[index] = true
         }
         closeConnection(index)
         if now < plan.endTime { open(index) }
@@ -318,15 +378,14 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         let message = "step \(step + 1) (\(Self.describe(steps[step]))): \([got, detail].filter { !$0.isEmpty }.joined(separator: "; "))"
         result.record(.protocol, message)
         if result.protocolMismatches.count < WorkerResult.keptMismatches { result.protocolMismatches.append(message) }
-        let now = MonotonicClock.now()
         closeConnection(index)
-        if now < plan.endTime { open(index) }
+        scheduleReconnect(index)
     }
 
     private func fail(_ index: Int, _ code: Int32) {
         result.record(ErrorCounts.category(of: code), "connection to \(plan.target): \(String(cString: strerror(code)))")
         closeConnection(index)
-        if MonotonicClock.now() < plan.endTime { open(index) }
+        scheduleReconnect(index)
     }
 
     static func describe(_ step: ConversationStep) -> String {

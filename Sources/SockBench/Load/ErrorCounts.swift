@@ -39,6 +39,12 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
     /// Every category together; saturates at UInt64.max, since a report read back can hold any counts.
     public var total: UInt64 { Category.allCases.reduce(0) { $0.saturatingAdd(self[$1]) } }
 
+    /// The categories that saw errors, with their counts (`timeout 16, reset 2`), or `none`.
+    public var summary: String {
+        let seen = Category.allCases.filter { self[$0] > 0 }.map { "\($0.rawValue) \(self[$0])" }
+        return seen.isEmpty ? "none" : seen.joined(separator: ", ")
+    }
+
     /// The category a socket errno belongs to.
     public static func category(of code: Int32) -> Category {
         switch code {

@@ -41,7 +41,8 @@ public enum LoadEngine {
 
     public static func run(plan basePlan: LoadPlan, connections: Int, threads: Int, warmup: UInt64, duration: UInt64,
                            progress: ((LoadProgress) -> Void)? = nil,
-                           watch: (() -> RunControl.Reason?)? = nil) throws(SocketError) -> Outcome {
+                           watch: (() -> RunControl.Reason?)? = nil,
+                           windowScheduled: ((_ measureStart: UInt64) -> Void)? = nil) throws(SocketError) -> Outcome {
         var plan = basePlan
         let threadCount = max(1, min(threads, connections))
         let residentBefore = ProcessResources.residentBytes()
@@ -49,6 +50,7 @@ public enum LoadEngine {
         plan.startTime = now
         plan.measureStart = now + warmup
         plan.endTime = plan.measureStart + duration
+        windowScheduled?(plan.measureStart)
         var workers: [any LoadWorker] = []
         for index in 0..<threadCount {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)

@@ -7,6 +7,7 @@ public final class RunControl: Sendable {
     public enum Reason: UInt8, Sendable {
         case interrupted = 1
         case serverExited = 2
+        case proxyExited = 3
     }
 
     private let state = Atomic<UInt8>(0)

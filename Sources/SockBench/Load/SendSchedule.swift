@@ -34,6 +34,26 @@ struct SendSchedule {
         return slots < 0 ? 0 : UInt64(saturating: slots / Double(connections)).saturatingAdd(1)
     }
 
+    /// How many of connection `index`'s messages `first..<end` were meant for `from...to`
+    /// (intended times grow with the sequence, so the answer is a range's length, not a loop).
+    func count(connection index: Int, sequences first: UInt64, _ end: UInt64, meantFor from: UInt64, _ to: UInt64) -> UInt64 {
+        guard end > first, to >= from else { return 0 }
+        // The first sequence meant for `from` or later, and the first meant after `to`.
+        func firstAtOrAfter(_ time: UInt64) -> UInt64 {
+            guard time > start else { return 0 }
+            let k = ((Double(time - start) / tick - Double(index)) / Double(connections)).rounded(.up)
+            return k <= 0 ? 0 : (k >= 9e18 ? UInt64.max : UInt64(k))
+        }
+        var low = max(first, firstAtOrAfter(from))
+        var high = min(end, firstAtOrAfter(to &+ 1))
+        // Rounding in the formula can be one off at the edges: settle them with `intended`.
+        while low > first, intended(connection: index, sequence: low - 1) >= from { low -= 1 }
+        while low < high, intended(connection: index, sequence: low) < from { low += 1 }
+        while high < end, intended(connection: index, sequence: high) <= to { high += 1 }
+        while high > low, intended(connection: index, sequence: high - 1) > to { high -= 1 }
+        return high > low ? high - low : 0
+    }
+
     /// When the next not yet visited send slot falls due.
     var nextDue: UInt64 { start.saturatingAdd(UInt64(saturating: Double(visited) * tick)) }
 

@@ -28,6 +28,17 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         var lastActivity: UInt64 = 0
     }
 
+    /// What a connection slot keeps across the connections it opens one after another.
+    private struct SlotHistory {
+        /// Open loop: the slot's place in the timetable where its current connection's sequence 0
+        /// falls, so a reopened connection takes up the schedule instead of starting it again.
+        var scheduleBase: UInt64 = 0
+        /// The next connection resumes after an error: sends that fell due meanwhile are unsent.
+        var resuming = false
+        /// The slot completed an exchange inside the measured window (else it is starved).
+        var exchanged = false
+    }
+
     let plan: LoadPlan
     let intervals: IntervalRecorder
     private(set) var result = WorkerResult()
@@ -36,6 +47,9 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     private let epoll: Epoll
     private let count: Int
     private let connections: UnsafeMutablePointer<Connection>
+    private let history: UnsafeMutablePointer<SlotHistory>
+    /// True once the connections open as the window opened had their warm-up TCP_INFO read.
+    private var windowOpened = false
     /// Send start times, `depth` per connection, indexed by sequence % depth.
     private let sendTimes: UnsafeMutablePointer<UInt64>
     /// `batchCapacity` request templates back to back: sending k messages writes k sequence numbers.
@@ -68,6 +82,9 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         epoll = try Epoll()
         connections = .allocate(capacity: count)
         connections.initialize(repeating: Connection(), count: count)
+        history = .allocate(capacity: count)
+        history.initialize(repeating: SlotHistory(), count: count)
+        result.windowStart = plan.measureStart
         sendTimes = .allocate(capacity: count * plan.depth)
         sendTimes.initialize(repeating: 0, count: count * plan.depth)
         let size = plan.messageSize
@@ -82,6 +99,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         for index in 0..<count where connections[index].state != .closed { close(connections[index].fd) }
         connections.deinitialize(count: count)
         connections.deallocate()
+        history.deallocate()
         sendTimes.deallocate()
         batch.deallocate()
         answerTemplate.deallocate()
@@ -102,6 +120,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: wake > now ? wake - now : 0)
             now = MonotonicClock.now()
             intervals.roll(now, totals: result.intervalTotals)
+            if !windowOpened, now >= plan.measureStart { openWindow() }
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
                 let flags = events[i].events
@@ -135,11 +154,33 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         }
         intervals.closeWindow()
         let openAtEnd = result.connectionsOpen
+        countStarved()
         finish(events: events, capacity: capacity)
         totalsAtEnd = result.intervalTotals
         totalsAtEnd.connectionsOpen = openAtEnd
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
     }
+
+    /// The measured window opened: what the open connections' TCP_INFO says now belongs to the warm-up.
+    private func openWindow() {
+        windowOpened = true
+        for index in 0..<count where connections[index].state == .active {
+            if let info = TCPInfo.read(connections[index].fd) { result.tcpInfoAtWindowStart.add(info) }
+        }
+    }
+
+    /// Slots that never completed an exchange in the window. Idle connections without pings
+    /// exchange nothing: theirs is to stay open, so a slot not open as the window closes is starved.
+    private func countStarved() {
+        for index in 0..<count {
+            let held = plan.pattern == .idle && !plan.exchanges && connections[index].state == .active
+            if !(history[index].exchanged || held) { result.connectionsStarved += 1 }
+        }
+    }
+
+    /// Open loop: connection `index`'s message `sequence` in the slot's timetable.
+    @inline(__always)
+    private func scheduled(_ index: Int, _ sequence: UInt64) -> UInt64 { history[index].scheduleBase &+ sequence }
 
     /// The next moment the loop has something to do without an event: a scheduled send, the end
     /// of a think time, a ramp-up open, the end of the run, or at most 10 ms (timeout scans).
@@ -251,6 +292,17 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         everConnected = true
         connections[index].state = .active
         connections[index].lastActivity = now
+        if let schedule, history[index].resuming {
+            // Back after an error: take up the timetable now; what fell due while down was never sent.
+            let due = schedule.due(connection: index, at: now)
+            if due > history[index].scheduleBase {
+                // Only sends meant for the measured window count as unsent there.
+                result.unsentWhileDown &+= schedule.count(connection: index, sequences: history[index].scheduleBase, due,
+                                                          meantFor: plan.measureStart, plan.endTime)
+                history[index].scheduleBase = due
+            }
+        }
+        history[index].resuming = false
         if result.effectiveOptions == nil {
             result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: true)
         }
@@ -270,6 +322,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
 
     /// The reconnect policy: a connection lost to an error opens again after the delay, until the end.
     private func scheduleReconnect(_ index: Int) {
+        history[index].resuming = true
         guard let delay = plan.reconnectDelay else { return }
         let now = MonotonicClock.now()
         if plan.running(now + delay) { reopening.push(index, at: now + delay) }
@@ -319,7 +372,8 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             if let schedule {
                 // Open loop: only what is due, however many answers are back.
                 let due = schedule.due(connection: index, at: now)
-                room = min(room, due > connection.pointee.sendSequence ? due - connection.pointee.sendSequence : 0)
+                let next = scheduled(index, connection.pointee.sendSequence)
+                room = min(room, due > next ? due - next : 0)
             } else if now < connection.pointee.notBefore {
                 room = 0
             }
@@ -366,7 +420,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         for k in 0..<started {
             let sequence = first + UInt64(k)
             ring[Int(sequence % depth)] = now
-            if result.countSend(at: now, intended: schedule?.intended(connection: index, sequence: sequence), in: plan) {
+            if result.countSend(at: now, intended: schedule?.intended(connection: index, sequence: scheduled(index, sequence)), in: plan) {
                 result.messagesSent &+= 1
             }
         }
@@ -435,7 +489,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         let slot = intervals.slot
         if let schedule {
             // Answers to messages meant for the window count even when they arrive during the final drain.
-            let intended = schedule.intended(connection: index, sequence: sequence)
+            let intended = schedule.intended(connection: index, sequence: scheduled(index, sequence))
             guard plan.measuring(intended) else { return }
             result.latency.record(now &- intended)
             result.latencyUncorrected.record(now &- sentAt)
@@ -449,6 +503,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             slot.pointee.latency.record(latency)
         }
         result.messagesReceived &+= 1
+        history[index].exchanged = true
     }
 
     /// Connect-per-request: closes the finished connection and opens the next one (until the end).
@@ -485,7 +540,10 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             }
             let now = MonotonicClock.now()
             connections[index].lastActivity = now
-            if plan.measuring(now) { result.bytesSent &+= UInt64(sent) }
+            if plan.measuring(now) {
+                result.bytesSent &+= UInt64(sent)
+                history[index].exchanged = true
+            }
             if sent < size { return }
         }
     }
@@ -501,7 +559,10 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             }
             let now = MonotonicClock.now()
             connections[index].lastActivity = now
-            if plan.measuring(now) { result.bytesReceived &+= UInt64(received) }
+            if plan.measuring(now) {
+                result.bytesReceived &+= UInt64(received)
+                history[index].exchanged = true
+            }
         }
     }
 
@@ -579,6 +640,8 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         }
         epoll.remove(connections[index].fd)
         close(connections[index].fd)
+        // The next connection of this slot continues its timetable.
+        history[index].scheduleBase &+= connections[index].sendSequence
         connections[index] = Connection()
     }
 

@@ -17,6 +17,8 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         var anyReceived = false
         var jitter: Double = 0
         var previousTransit: Int64 = 0
+        /// An answer arrived inside the measured window (a sink: a datagram left in it); else starved.
+        var exchanged = false
     }
 
     private enum Slot: UInt8 { case empty, outstanding, answered, givenUp }
@@ -55,6 +57,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         echoes = plan.pattern == .requestResponse
         flows = .allocate(capacity: count)
         flows.initialize(repeating: Flow(), count: count)
+        result.windowStart = plan.measureStart
         var ring = 1024
         while ring < plan.depth * 4 { ring <<= 1 }
         ringSize = ring
@@ -128,6 +131,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
             }
         }
         totalsAtEnd = result.intervalTotals
+        for index in 0..<count where !flows[index].exchanged { result.connectionsStarved += 1 }
         for index in 0..<count where flows[index].open { closeFlow(index) }
         intervals.closeWindow()
     }
@@ -229,6 +233,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         guard result.countSend(at: now, intended: schedule?.intended(connection: index, sequence: sequence), in: plan) else { return }
         result.udp.sent &+= 1
         result.messagesSent &+= 1
+        if !echoes { flows[index].exchanged = true }
         result.bytesSent &+= UInt64(plan.messageSize)
     }
 
@@ -294,6 +299,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
             flow.pointee.previousTransit = transit
             flow.pointee.anyReceived = true
             if inWindow {
+                flow.pointee.exchanged = true
                 result.udp.received &+= 1
                 result.messagesReceived &+= 1
                 result.bytesReceived &+= UInt64(received)

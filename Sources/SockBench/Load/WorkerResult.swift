@@ -43,7 +43,16 @@ public struct WorkerResult: Sendable {
     public var messagesReceived: UInt64 = 0
     public var bytesSent: UInt64 = 0
     public var bytesReceived: UInt64 = 0
+    /// Errors inside the measured window (and its final drain); warm-up errors are kept apart.
     public var errors = ErrorCounts()
+    /// Errors before the measured window opened: reported in `runs[].warmup`, in no other figure.
+    public var warmupErrors = ErrorCounts()
+    /// When the measured window opens (monotonic clock): errors before it are warm-up errors.
+    var windowStart: UInt64 = 0
+    /// Connection slots (UDP: flows) that never completed an exchange inside the measured window.
+    public var connectionsStarved = 0
+    /// Open-loop sends that fell due while their connection was down and were never made.
+    public var unsentWhileDown: UInt64 = 0
     /// The most requests one connection had in flight at once (reaches `depth` when pipelining works).
     public var peakInFlight: UInt64 = 0
     public var connectionsEstablished = 0
@@ -54,8 +63,13 @@ public struct WorkerResult: Sendable {
     public var effectiveOptions: SocketOptionSet?
     /// TCP_INFO of every connection, read as the client closed it.
     public var tcpInfo = TCPInfoAccumulator()
-    /// The first error of the run in words, for the terminal and the report.
+    /// TCP_INFO of the connections open as the measured window opened, read at that moment: what
+    /// their warm-up contributed, taken off the window's retransmission count.
+    public var tcpInfoAtWindowStart = TCPInfoAccumulator()
+    /// The first error of the measured window in words, for the terminal and the report.
     public var firstError: String?
+    /// The first warm-up error in words (why nothing could start, when nothing did).
+    public var firstWarmupError: String?
     /// The first few failed conversation expectations, in words.
     public var protocolMismatches: [String] = []
     /// Closed connections opened again (the reconnect policy).
@@ -72,6 +86,8 @@ public struct WorkerResult: Sendable {
     public static let keptMismatches = 5
     /// Errors kept in words per worker: the timeline's first entries, not every error of a dead server.
     public static let keptErrors = 20
+    /// Warm-up errors kept in words per worker (apart from the window's, so they cannot crowd them out).
+    public static let keptWarmupErrors = 5
 
     public init() {}
 
@@ -91,6 +107,10 @@ public struct WorkerResult: Sendable {
         bytesSent += other.bytesSent
         bytesReceived += other.bytesReceived
         errors.add(other.errors)
+        warmupErrors.add(other.warmupErrors)
+        connectionsStarved += other.connectionsStarved
+        unsentWhileDown += other.unsentWhileDown
+        tcpInfoAtWindowStart.merge(other.tcpInfoAtWindowStart)
         peakInFlight = max(peakInFlight, other.peakInFlight)
         connectionsEstablished += other.connectionsEstablished
         connectionsFailed += other.connectionsFailed
@@ -99,6 +119,7 @@ public struct WorkerResult: Sendable {
         effectiveOptions = effectiveOptions ?? other.effectiveOptions
         tcpInfo.merge(other.tcpInfo)
         firstError = firstError ?? other.firstError
+        firstWarmupError = firstWarmupError ?? other.firstWarmupError
         protocolMismatches += other.protocolMismatches.prefix(max(0, Self.keptMismatches - protocolMismatches.count))
         reconnects += other.reconnects
         errorLog = (errorLog + other.errorLog).sorted { $0.time < $1.time }
@@ -117,10 +138,21 @@ public struct WorkerResult: Sendable {
     /// Counts an error; the first few are kept in words with their time (off the hot path: errors
     /// end a connection, and past `keptErrors` nothing is allocated).
     mutating func record(_ category: ErrorCounts.Category, _ message: @autoclosure () -> String) {
+        let now = MonotonicClock.now()
+        guard now >= windowStart else {
+            // Warm-up: counted apart, and logged only while few are (the window's errors come first).
+            warmupErrors.count(category)
+            if firstWarmupError == nil { firstWarmupError = message() }
+            if warmupErrors.total <= UInt64(Self.keptWarmupErrors) {
+                errorLog.append(LoggedError(time: now, category: category, message: message()))
+            }
+            return
+        }
         errors.count(category)
-        guard firstError == nil || errorLog.count < Self.keptErrors else { return }
+        let logged = errorLog.count(where: { $0.time >= windowStart })
+        guard firstError == nil || logged < Self.keptErrors else { return }
         let text = message()
         if firstError == nil { firstError = text }
-        if errorLog.count < Self.keptErrors { errorLog.append(LoggedError(time: MonotonicClock.now(), category: category, message: text)) }
+        if logged < Self.keptErrors { errorLog.append(LoggedError(time: now, category: category, message: text)) }
     }
 }

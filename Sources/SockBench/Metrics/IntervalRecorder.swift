@@ -35,6 +35,10 @@ final class IntervalRecorder: @unchecked Sendable {
     /// The worker thread's CPU time when the measured window opened, and what it used inside it.
     private var cpuAtWindowStart: UInt64?
     private(set) var windowCPUNanoseconds: UInt64 = 0
+    /// The worker's running totals as the window opened: the first interval counts from there, so
+    /// connections set up in the warm-up are not "established" in it. Written before the first
+    /// seal, read by the collector after it.
+    private(set) var windowStartTotals: IntervalTotals?
     private let slots: UnsafeMutablePointer<Slot>
 
     init(measureStart: UInt64, length: UInt64) {
@@ -54,7 +58,10 @@ final class IntervalRecorder: @unchecked Sendable {
     /// Worker side: seals the current interval if `now` has left it and the other slot is free.
     @inline(__always)
     func roll(_ now: UInt64, totals: @autoclosure () -> IntervalTotals) {
-        if cpuAtWindowStart == nil, now >= measureStart { cpuAtWindowStart = Self.threadCPU() }
+        if cpuAtWindowStart == nil, now >= measureStart {
+            cpuAtWindowStart = Self.threadCPU()
+            windowStartTotals = totals()
+        }
         guard now >= nextBoundary else { return }
         guard consumed.load(ordering: .acquiring) >= lastSealed else { return } // collector behind: keep recording here
         slot.pointee.totals = totals()

@@ -108,6 +108,7 @@ final class IntervalCollector {
     private func absorb(worker: Int, index rawIndex: Int, slot: IntervalRecorder.Slot) {
         // A worker that rolled just after the end still belongs to the last interval.
         let index = min(rawIndex, intervalCount - 1)
+        if lastRead[worker] < 0, let start = recorders[worker].windowStartTotals { lastTotals[worker] = start }
         var entry = pending[index] ?? Pending()
         entry.latency.merge(slot.latency)
         entry.uncorrected.merge(slot.uncorrected)

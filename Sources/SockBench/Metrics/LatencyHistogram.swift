@@ -21,7 +21,7 @@ public struct LatencyHistogram: Sendable {
     }
 
     public mutating func record(_ nanoseconds: UInt64, count: UInt64) {
-        histogram.record(min(nanoseconds, Self.highestTrackable), count: count)
+        histogram.record(Swift.min(nanoseconds, Self.highestTrackable), count: count)
     }
 
     public mutating func merge(_ other: LatencyHistogram) { histogram.add(other.histogram) }
@@ -31,8 +31,12 @@ public struct LatencyHistogram: Sendable {
 
     public var count: UInt64 { histogram.totalCount }
 
-    /// The largest value recorded (0 when empty).
-    public var max: UInt64 { count == 0 ? 0 : histogram.max }
+    /// The smallest value recorded, exactly (0 when empty; a decoded histogram knows only its bucket).
+    public var min: UInt64 { count == 0 ? 0 : histogram.min }
+
+    /// The largest value recorded, exactly (0 when empty; a decoded histogram knows only its bucket).
+    /// Not the top of its bucket, which would put a one-sample histogram's max above its value.
+    public var max: UInt64 { count == 0 ? 0 : histogram.maxRecorded }
 
     /// How many recorded values are at most `limit`.
     public func count(atMost limit: UInt64) -> UInt64 { histogram.count(within: 0...limit) }
@@ -40,15 +44,27 @@ public struct LatencyHistogram: Sendable {
     /// True when both values fall in the same bucket: the precision any encoding or merge keeps.
     public func valuesAreEquivalent(_ a: UInt64, _ b: UInt64) -> Bool { histogram.valuesAreEquivalent(a, b) }
 
-    public func percentile(_ p: Double) -> UInt64 { count == 0 ? 0 : histogram.valueAtPercentile(p) }
+    /// The value at percentile `p`, kept within [min, max]: a bucket's edge is never reported
+    /// beyond what was recorded (one sample of 1,234,567 ns has every percentile at 1,234,567).
+    public func percentile(_ p: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        return Swift.min(Swift.max(histogram.valueAtPercentile(p), min), max)
+    }
+
+    /// The mean of the buckets' midpoints, kept within [min, max] (a midpoint can lie below the
+    /// one value recorded in its bucket).
+    public var mean: Double {
+        guard count > 0 else { return 0 }
+        return Swift.min(Swift.max(histogram.mean, Double(min)), Double(max))
+    }
 
     /// The figures reports carry, plus the mergeable encoding of the whole histogram.
     public var summary: LatencySummary {
         guard count > 0 else { return .empty }
         return LatencySummary(
-            count: count, min: histogram.min, mean: histogram.mean, stddev: histogram.stdDeviation,
+            count: count, min: min, mean: mean, stddev: count == 1 ? 0 : histogram.stdDeviation,
             p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9),
-            p9999: percentile(99.99), max: histogram.max, histogram: HistogramCodec.encode(self))
+            p9999: percentile(99.99), max: max, histogram: HistogramCodec.encode(self))
     }
 }
 

@@ -153,6 +153,27 @@ public struct Comparison: Codable, Sendable, Equatable {
     }
 }
 
+extension Comparison.Group {
+    /// The variant that is best by `rankedBy`, named only when the data backs it: the top of the
+    /// ranking must be significantly better (p < alpha) than every other variant, each tested
+    /// against it directly, not only against the baseline. Nil when no variant is (a ranking by
+    /// medians alone may be noise).
+    public var best: String? {
+        guard let ranking, ranking.count > 1, let rankedBy, let metric = ReportMetric.named(rankedBy),
+              let row = metrics.first(where: { $0.metric == rankedBy }),
+              let top = row.cells.first(where: { $0.variant == ranking[0] }) else { return nil }
+        let others = row.cells.filter { $0.variant != top.variant }
+        guard !others.isEmpty else { return nil }
+        let beatsAll = others.allSatisfy { other in
+            guard top.summary.median != other.summary.median,
+                  Comparison.direction(of: top.summary.median - other.summary.median, better: metric.better) == .better,
+                  let p = RankSumTest.test(other.values, top.values)?.pValue else { return false }
+            return p < Comparison.alpha
+        }
+        return beatsAll ? top.variant : nil
+    }
+}
+
 extension Comparison {
     /// The comparison of a matrix report's own runs: the first matrix key is compared, the others group.
     public init?(runs: [RunResult], matrixKeys: [String]) {

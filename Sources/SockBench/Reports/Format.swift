@@ -33,8 +33,9 @@ enum Format {
     }
 
     /// A rate with thousands separators, `12,345/s`.
-    static func rate(_ perSecond: Double) -> String { grouped(perSecond.rounded()) + "/s" }
+    static func rate(_ perSecond: Double) -> String { outsidePrintable(perSecond, unit: "/s", scale: 1) ?? grouped(perSecond.rounded()) + "/s" }
 
+    /// `1,234,567`; `n/a` for NaN or infinity and `9.3e+18` from 1e15 up, where `Int64(_:)` would trap or digits mislead.
     static func grouped(_ value: Double) -> String {
         if let text = outsidePrintable(value, unit: "", scale: 1) { return text }
         let digits = String(Int64(value))
@@ -50,11 +51,10 @@ enum Format {
 
     /// Figures a run cannot produce but a report file can hold (edited, corrupt, or from a broken
     /// tool): NaN, infinities, and magnitudes of 1e15 units or more. Nil for ordinary values;
-    /// else the value in words or in scientific notation of the largest unit, so no formatter
+    /// else `n/a` (not finite) or scientific notation in the largest unit, so no formatter
     /// converts it to an integer (which would stop the process) or prints hundreds of digits.
     static func outsidePrintable(_ value: Double, unit: String, scale: Double) -> String? {
-        if value.isNaN { return "n/a" }
-        if value.isInfinite { return value < 0 ? "-∞" : "∞" }
+        guard value.isFinite else { return "n/a" }
         guard abs(value) >= 1e15 * scale else { return nil }
         return String(format: "%.3g", value / scale) + unit
     }
@@ -63,7 +63,7 @@ enum Format {
 /// `1 connection`, `16 connections`.
 public func plural(_ count: Int, _ noun: String) -> String { count == 1 ? "1 \(noun)" : "\(count) \(noun)s" }
 
-/// The same for a count read from a report, which may pass Int.max.
+/// `1 error`, `3 errors`, for the unsigned counters reports keep.
 public func plural(_ count: UInt64, _ noun: String) -> String { count == 1 ? "1 \(noun)" : "\(count) \(noun)s" }
 
 extension Format {

@@ -19,17 +19,28 @@ public struct GateVerdict: Sendable {
             line = "\(word) (exit 3): \(report.scenario.name): \(failure)"
         } else if let first = failed.first {
             exitCode = RunError.thresholdFailed
-            line = "FAIL (exit 2): \(failed.count) of \(plural(cases.count, "check")) failed; first: \(first.name): \(first.message)"
+            line = "FAIL (exit 2): \(failed.count) of \(plural(cases.count, "check")) failed; first: \(first.name): \(first.message)" + Self.starvedNote(report)
         } else if cases.isEmpty {
             exitCode = 0
-            line = "OK: \(report.scenario.name) measured, \(plural(report.runs.count, "run")); no thresholds or baseline to check"
+            line = "OK: \(report.scenario.name) measured, \(plural(report.runs.count, "run")); no thresholds or baseline to check" + Self.starvedNote(report)
         } else {
             exitCode = 0
             var extras: [String] = []
             if improved > 0 { extras.append("\(improved) improved") }
             if skipped > 0 { extras.append("\(skipped) inconclusive (too few repetitions)") }
             line = "PASS: \(cases.count - skipped) of \(plural(cases.count, "check")) passed" + (extras.isEmpty ? "" : " (\(extras.joined(separator: ", ")))")
+                + Self.starvedNote(report)
         }
+    }
+
+    /// "; but 15 of 16 connections were starved …" when any connection never completed an exchange
+    /// in its measured window (a server serving one connection at a time looks healthy otherwise).
+    static func starvedNote(_ report: Report) -> String {
+        let starved = report.runs.reduce(0) { $0 + ($1.connections.starved ?? 0) }
+        guard starved > 0 else { return "" }
+        let requested = report.runs.reduce(0) { $0 + $1.connections.requested }
+        let runs = report.runs.count > 1 ? " over \(report.runs.count) runs" : ""
+        return "; but \(starved) of \(plural(requested, "connection"))\(runs) \(starved == 1 ? "was" : "were") starved (never completed an exchange in the measured window)"
     }
 }
 

@@ -11,8 +11,8 @@ public enum HTMLReport {
         let verdict = GateVerdict(report: report)
         body.append("<p class=\"verdict \(verdict.exitCode == 0 ? "pass" : "fail")\">\(e(verdict.line))</p>")
         body.append("<p class=\"meta\">Generated \(e(report.generatedAt)) by sockbench \(e(report.tool.version)) from <code>\(e(report.scenario.source))</code> "
-            + "on \(e(report.environment.host)) (\(e(report.environment.kernel)), \(report.environment.cpus) CPUs).</p>")
-        if let failure = report.failure { body.append("<p class=\"fail\">Run failed: \(e(failure))</p>") }
+            + "on \(e(report.environment.host)) (\(e(report.environment.kernel)), \(plural(report.environment.cpus, "CPU"))).</p>")
+        if let failure = report.failure { body.append("<p class=\"fail\">\(e(MarkdownReport.endingHeading(report))): \(e(failure))</p>") }
         if let results = report.thresholds, !results.isEmpty { body.append(thresholdTable(results)) }
         if let comparison = report.comparison { body.append(comparisonTables(comparison)) }
         body.append("<h2>Latency</h2>")
@@ -152,7 +152,8 @@ public enum HTMLReport {
         for group in comparison.groups {
             if !group.name.isEmpty { out += "<h3>\(e(group.name))</h3>\n" }
             if let ranking = group.ranking, let by = group.rankedBy {
-                out += "<p>Ranking by <code>\(e(by))</code>: " + ranking.enumerated().map { "\($0 + 1). \(e($1))" }.joined(separator: " · ") + "</p>\n"
+                out += "<p>Ranking by <code>\(e(by))</code>: " + ranking.enumerated().map { "\($0 + 1). \(e($1))" }.joined(separator: " · ")
+                    + ". \(e(MarkdownReport.bestSentence(group)))</p>\n"
             }
             let variants = group.metrics.first?.cells.map(\.variant) ?? []
             out += "<table><tr><th>metric</th>" + variants.enumerated().map { "<th>\(e($1))\($0 == 0 ? " (baseline)" : "")</th>" }.joined() + "</tr>\n"

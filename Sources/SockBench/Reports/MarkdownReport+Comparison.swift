@@ -17,7 +17,7 @@ extension MarkdownReport {
                     let median = row?.cells.first { $0.variant == variant }.map { metric.format($0.summary.median) } ?? ""
                     return "\(index + 1). \(variant) (\(median))"
                 }
-                out += ["", "Ranking by \(metric.name): " + ranked.joined(separator: " · ")]
+                out += ["", "Ranking by \(metric.name): " + ranked.joined(separator: " · ") + ". " + bestSentence(group)]
             }
             let variants = group.metrics.first?.cells.map(\.variant) ?? []
             out += ["", "| metric | " + variants.enumerated().map { $0 == 0 ? "\($1) (baseline)" : $1 }.joined(separator: " | ") + " |",
@@ -31,6 +31,12 @@ extension MarkdownReport {
             }
         }
         return out.joined(separator: "\n")
+    }
+
+    /// Whether the ranking's first is significantly better than every other variant, in words.
+    static func bestSentence(_ group: Comparison.Group) -> String {
+        group.best.map { "Best: \($0), significantly better than every other variant." }
+            ?? "No variant is significantly better than the others; the order of the medians may be noise."
     }
 
     /// `223,705/s [216,462/s–229,632/s] +122.4% better p=0.00794`; `detailed: false` leaves out the range and p.
@@ -53,7 +59,7 @@ extension MarkdownReport {
     /// The thresholds, one row per threshold and variant.
     public static func thresholdSection(_ results: [ThresholdResult]) -> String {
         let failed = results.filter { !$0.passed }.count
-        var out = ["## Thresholds", "", failed == 0 ? "All \(results.count) met." : "**\(failed) of \(results.count) failed.**", "",
+        var out = ["## Thresholds", "", failed == 0 ? (results.count == 1 ? "The threshold was met." : "All \(results.count) met.") : "**\(failed) of \(results.count) failed.**", "",
                    "| threshold | variant | measured | result |", "|---|---|---|---|"]
         for result in results {
             out.append("| `\(result.expression)` | \(result.variant) | \(result.message) | \(result.passed ? "pass" : "**FAIL**") |")

@@ -11,6 +11,24 @@ extension MarkdownReport {
         return out.joined(separator: "\n")
     }
 
+    /// What the warm-up saw, which no other figure of the run includes.
+    static func warmupSection(_ warmup: WarmupRecord) -> String {
+        var out = ["### Warm-up", "", "The \(Format.seconds(warmup.durationS)) warm-up is outside every figure above; what it saw:", ""]
+        out.append("- errors: \(warmup.errors.total == 0 ? "none" : "\(warmup.errors.total) (\(warmup.errors.summary))")")
+        if let tcp = warmup.capture?.tcp {
+            out.append("- capture: \(plural(Int(clamping: warmup.capture?.packets.total ?? 0), "packet")), \(tcp.retransmissions) retransmitted, \(tcp.rst) RST")
+        } else if let capture = warmup.capture {
+            out.append("- capture: \(plural(Int(clamping: capture.packets.total), "packet"))")
+        }
+        if let info = warmup.tcpInfo {
+            out.append("- TCP_INFO as the window opened: \(info.totalRetrans) segments retransmitted over \(plural(Int(clamping: info.connections), "connection"))")
+        }
+        for event in warmup.events ?? [] {
+            out.append("- \(String(format: "%.3f s", event.atS)): \(event.message)")
+        }
+        return out.joined(separator: "\n")
+    }
+
     static func impairmentSection(_ impairment: ImpairmentRecord, run: RunResult) -> String {
         let settings = ImpairmentSpec.keys.compactMap { key in impairment.settings[key].map { "\(key) \($0)" } }
         var out = ["### Impairment", "", "Through the proxy at \(impairment.proxy): " + settings.joined(separator: ", ") + ".", ""]

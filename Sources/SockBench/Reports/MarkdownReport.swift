@@ -8,7 +8,7 @@ public enum MarkdownReport {
         out.append("")
         if !report.scenario.description.isEmpty { out += [report.scenario.description, ""] }
         out.append("Generated \(report.generatedAt) by sockbench \(report.tool.version) from `\(report.scenario.source)`. Status: **\(report.status)**.")
-        if let failure = report.failure { out += ["", "> Run failed: \(failure)"] }
+        if let failure = report.failure { out += ["", "> \(endingHeading(report)): \(failure)"] }
         if let matrix = report.matrix {
             out += ["", "Ran \(plural(matrix.variants.count, "variant")) × \(plural(matrix.repetitions, "repetition")), interleaved "
                 + "(every repetition runs each variant in turn, so drift on the machine hits all of them alike)."]
@@ -27,6 +27,24 @@ public enum MarkdownReport {
         return out.joined(separator: "\n")
     }
 
+    /// `Run failed`, `Run degraded` or `Run interrupted`: the words before a report's `failure`
+    /// follow its status, so an interrupted or degraded run is not called failed.
+    static func endingHeading(_ report: Report) -> String {
+        switch report.status {
+        case "degraded": "Run degraded"
+        case "interrupted": "Run interrupted"
+        default: "Run failed"
+        }
+    }
+
+    /// `measured 5.000 s after 0.500 s warm-up`, or, when the run stopped before its measured
+    /// window opened, that it did (rather than a warm-up it never finished).
+    static func measuredText(_ run: RunResult) -> String {
+        guard run.durationS <= 0 else { return "measured \(Format.seconds(run.durationS)) after \(Format.seconds(run.warmupS)) warm-up" }
+        return run.warmupS > 0 ? "nothing measured: the run stopped within its \(Format.seconds(run.warmupS)) warm-up"
+            : "nothing measured: the run stopped before its measured window began"
+    }
+
     static func render(_ run: RunResult) -> String {
         var out: [String] = []
         var heading = run.variant == "default" ? "## Run" : "## Run: \(run.variant)"
@@ -40,7 +58,7 @@ public enum MarkdownReport {
         out.append("\(shape) against \(server); \(plural(run.connections.requested, "connection")), \(messages)"
             + (run.responseSizeBytes.map { ", \($0)-byte answers" } ?? "")
             + (run.pattern == .requestResponse ? ", depth \(run.depth)" : "")
-            + "; measured \(Format.seconds(run.durationS)) after \(Format.seconds(run.warmupS)) warm-up.")
+            + "; " + measuredText(run) + ".")
         out += ["", "### Throughput", "", "| metric | value |", "|---|---|"]
         out.append("| messages/s | \(Format.rate(run.throughput.messagesPerSecond)) |")
         out.append("| sent | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) (\(Format.grouped(run.throughput.bytesPerSecondSent)) B/s) |")
@@ -62,13 +80,17 @@ public enum MarkdownReport {
         if let first = run.firstError { out += ["", "First error: \(first)"] }
         out.append("")
         out.append("Connections: \(run.connections.established) established, \(run.connections.failed) failed of \(run.connections.requested)"
-            + (run.connections.reconnects.map { ", \($0) reopened by the reconnect policy." } ?? "."))
+            + (run.connections.reconnects.map { ", \($0) reopened by the reconnect policy" } ?? "")
+            + ((run.connections.starved ?? 0) > 0 ? "; **\(run.connections.starved ?? 0) starved** (never completed an exchange in the measured window)" : "")
+            + (run.pattern == .idle ? run.intervals?.last.map { "; \($0.connectionsOpen) still open when the measured window closed" } ?? "" : "")
+            + ".")
         if let budget = run.errorBudget {
             out.append("")
-            out.append("Error budget \(budget.budget): \(budget.errors) errors in \(budget.attempts) attempts, \(budget.allowed) allowed — "
+            out.append("Error budget \(budget.budget): \(plural(budget.errors, "error")) in \(plural(budget.attempts, "attempt")), \(budget.allowed) allowed — "
                 + (budget.exceeded ? "**exceeded** (the run is degraded)." : "within budget."))
         }
         if let events = run.events, !events.isEmpty { out += ["", eventSection(events)] }
+        if let warmup = run.warmup { out += ["", warmupSection(warmup)] }
         if let impairment = run.impairment { out += ["", impairmentSection(impairment, run: run)] }
         if let udp = run.udp {
             out += ["", "### UDP delivery", "", "| sent | received | lost | loss | duplicated | reordered | jitter (RFC 3550) |",

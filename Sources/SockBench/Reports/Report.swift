@@ -104,6 +104,8 @@ public struct RunResult: Codable, Sendable {
     public var impairment: ImpairmentRecord?
     /// Whether memory and descriptors stayed flat over the intervals (runs of 8 intervals or more).
     public var resourceTrend: ResourceTrend?
+    /// What the warm-up saw, kept apart from every figure above (absent without a warm-up).
+    public var warmup: WarmupRecord?
 
     public struct ScheduleRecord: Codable, Sendable {
         public var requestedPerSecond: Double
@@ -112,6 +114,9 @@ public struct RunResult: Codable, Sendable {
         public var scheduled: UInt64
         public var sent: UInt64
         public var unsent: UInt64
+        /// Of those, sends that fell due while their connection was down (reset, reconnecting):
+        /// a reopened connection takes up the timetable where its slot left it instead of catching up.
+        public var unsentWhileDown: UInt64?
         /// Sends that left more than 1 ms after their intended time.
         public var lateSends: UInt64
         public var sendLagNs: LatencySummary
@@ -136,6 +141,9 @@ public struct RunResult: Codable, Sendable {
         public var failed: Int
         /// Connections opened again after an error or a close (the reconnect policy).
         public var reconnects: UInt64?
+        /// Connection slots (UDP: sockets) that never completed an exchange inside the measured window
+        /// (idle without pings: were not open as it closed). Named in the verdict when above 0.
+        public var starved: Int?
     }
 
     public struct MessageCounts: Codable, Sendable {

@@ -4,6 +4,7 @@ public struct RunEvent: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         case error
         case serverExited = "server-exited"
+        case proxyExited = "proxy-exited"
         case interrupted
         case errorBudget = "error-budget"
     }

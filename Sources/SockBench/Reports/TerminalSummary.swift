@@ -9,10 +9,13 @@ public enum TerminalSummary {
         for run in report.runs where report.runs.count == 1 {
             let shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
             // Connect and conversation open a connection per transaction: say how many at a time and how many in all.
-            let connections = run.pattern == .connect || run.pattern == .conversation
-                ? "\(run.connections.requested) connections at a time, \(Format.grouped(Double(run.connections.established))) opened"
-                : "\(run.connections.established)/\(run.connections.requested) connections"
-            lines.append("\(report.scenario.name): \(shape), \(connections), \(Format.seconds(run.durationS)) measured")
+            let opened = run.pattern == .connect || run.pattern == .conversation
+                ? "\(plural(run.connections.requested, "connection")) at a time, \(Format.grouped(Double(run.connections.established))) opened"
+                : "\(run.connections.established)/\(plural(run.connections.requested, "connection"))"
+            let starved = run.connections.starved ?? 0
+            let connections = starved > 0 ? opened + " (\(starved) starved: no exchange in the window)" : opened
+            let measured = run.durationS > 0 ? "\(Format.seconds(run.durationS)) measured" : "nothing measured (stopped before the measured window)"
+            lines.append("\(report.scenario.name): \(shape), \(connections), \(measured)")
             if run.pattern == .stream {
                 lines.append("  messages     \(Format.rate(run.throughput.messagesPerSecond))")
             } else if run.latencyNs.count > 0 || run.pattern != .idle {
@@ -22,7 +25,7 @@ public enum TerminalSummary {
                 case .idle: "pings"
                 case .requestResponse, .stream: "round trips"
                 }
-                lines.append("  \(label.padding(toLength: 13, withPad: " ", startingAt: 0))\(Format.rate(run.throughput.messagesPerSecond))"
+                lines.append("  \(column(label))\(Format.rate(run.throughput.messagesPerSecond))"
                     + (run.throughput.connectionsPerSecond.map { ", \(Format.rate($0)) connections" } ?? ""))
                 if run.latencyNs.count > 0 { lines.append(latencyLine("latency", run.latencyNs)) }
                 if let uncorrected = run.latencyUncorrectedNs, uncorrected.count > 0 { lines.append(latencyLine("uncorrected", uncorrected)) }
@@ -32,7 +35,7 @@ public enum TerminalSummary {
                     + "\(schedule.unsent) never sent, \(schedule.lateSends) late > 1 ms\(schedule.behindSchedule ? " — BEHIND SCHEDULE" : "")")
             }
             if run.pattern == .idle, run.latencyNs.count == 0 {
-                lines.append("  idle         \(plural(run.connections.established, "connection")) held open without traffic")
+                lines.append("  idle         " + heldOpenText(run))
             } else {
                 lines.append("  throughput   sent \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)), received \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived))")
             }
@@ -43,8 +46,7 @@ public enum TerminalSummary {
                 let loss = udp.lost.map { "\($0) lost (\(String(format: "%.3f", udp.lossPercent ?? 0))%)" } ?? "loss n/a"
                 lines.append("  udp          \(udp.sent) sent, \(loss), \(udp.duplicated) duplicated, \(udp.reordered) reordered, jitter \(udp.jitterNs.map { Format.latency($0) } ?? "n/a")")
             }
-            let e = run.errors
-            lines.append("  errors       \(e.total) (refused \(e.refused), reset \(e.reset), timeout \(e.timeout), integrity \(e.integrity), protocol \(e.protocol), other \(e.other))")
+            lines.append("  errors       " + errorsText(run.errors))
             if let first = run.firstError { lines.append("  first error  \(first)") }
             if let memory = run.memory, run.connections.requested >= 100 {
                 lines.append("  memory       client \(Format.bytes(memory.clientBytesPerConnection)) per connection"
@@ -64,7 +66,7 @@ public enum TerminalSummary {
             }
             lines.append(cpu)
         }
-        if let failure = report.failure { lines.append("run failed: \(failure)") }
+        if let failure = report.failure { lines.append("\(MarkdownReport.endingHeading(report).lowercased()): \(failure)") }
         if let results = report.thresholds {
             let several = Set(report.runs.map(\.variant)).count > 1
             for result in results {
@@ -92,10 +94,33 @@ public enum TerminalSummary {
                 let cells = row.cells.map { "\($0.variant) \(MarkdownReport.cellText($0, metric: metric, detailed: false))" }
                 lines.append("    \(row.metric.padding(toLength: 46, withPad: " ", startingAt: 0)) \(cells.joined(separator: " | "))")
             }
-            if let ranking = group.ranking, ranking.count > 1 { lines.append("    best by \(group.rankedBy ?? ""): \(ranking[0])") }
+            if let ranking = group.ranking, ranking.count > 1, let by = group.rankedBy {
+                lines.append(group.best.map { "    best by \(by): \($0)" } ?? "    by \(by), no variant is significantly better")
+            }
         }
         lines += comparison.notes.map { "  note: \($0)" }
         return lines
+    }
+
+    /// How many idle connections were still open when the measured window closed (the last
+    /// interval's count), not how many were asked for or ever opened.
+    static func heldOpenText(_ run: RunResult) -> String {
+        let requested = run.connections.requested
+        guard let open = run.intervals?.last?.connectionsOpen else {
+            return "\(plural(run.connections.established, "connection")) opened without traffic (how many stayed open is not recorded)"
+        }
+        return "\(plural(open, "connection")) held open without traffic through the measured window"
+            + (open == requested ? "" : " (of \(requested) requested, \(run.connections.established) opened)")
+    }
+
+    /// A label padded to the 13-character column, always followed by at least one space.
+    static func column(_ label: String) -> String {
+        label.count >= 13 ? label + " " : label.padding(toLength: 13, withPad: " ", startingAt: 0)
+    }
+
+    /// `3 (refused 1, reset 2, timeout 0, …)`: every category, from `Category.allCases`, so the parts always add up to the total.
+    static func errorsText(_ errors: ErrorCounts) -> String {
+        "\(errors.total) (" + ErrorCounts.Category.allCases.map { "\($0.rawValue) \(errors[$0])" }.joined(separator: ", ") + ")"
     }
 
     static func latencyLine(_ label: String, _ l: LatencySummary) -> String {
@@ -113,7 +138,8 @@ public enum TerminalSummary {
         guard capture.status == .captured, let analysis = capture.analysis else {
             return "  capture      \(capture.status.rawValue): \(capture.details.reason ?? "")"
         }
-        var text = "  capture      \(Format.grouped(Double(analysis.packets.total))) packets, \(capture.details.kernelDropped ?? 0) dropped"
+        let packets = analysis.packets.total
+        var text = "  capture      \(Format.grouped(Double(packets))) packet\(packets == 1 ? "" : "s"), \(capture.details.kernelDropped ?? 0) dropped"
         if let tcp = analysis.tcp {
             if let perMessage = tcp.segmentsPerMessage {
                 text += "; segments/message \(String(format: "%.2f", perMessage.clientToServer)) →, \(String(format: "%.2f", perMessage.serverToClient)) ←"
@@ -121,7 +147,10 @@ public enum TerminalSummary {
             if tcp.handshakeRttNs.count > 0 { text += "; handshake p50 \(Format.latency(tcp.handshakeRttNs.p50))" }
             text += "; \(tcp.retransmissions) retransmitted"
             if tcp.keepalive.probes > 0 {
-                text += "; \(tcp.keepalive.probes) keepalive probes every \(Format.latency(tcp.keepalive.intervalNs.p50))"
+                // An interval needs two probes on one connection; with one each there is none to show.
+                let interval = tcp.keepalive.intervalNs
+                text += "; \(plural(Int(tcp.keepalive.probes), "keepalive probe"))"
+                    + (interval.count > 0 && interval.p50 > 0 ? " every \(Format.latency(interval.p50))" : "")
             }
         }
         if let udp = analysis.udp { text += "; \(udp.datagrams.clientToServer) datagrams →, \(udp.datagrams.serverToClient) ←" }

@@ -18,24 +18,82 @@ struct RunEnding: Sendable {
         self.reason = reason
     }
 
-    /// Why the sequence must stop after `run`, if it must.
+    /// Why the sequence must stop after `run`, if it must. One rule for every pattern: a run whose
+    /// measured window completed no exchange has failed; a dead server or proxy, or errors beyond
+    /// the error budget, degrade it.
     init?(_ run: RunResult) {
         let target = run.target
-        let why = run.firstError.map { ": \($0)" } ?? ""
         let events = run.events ?? []
         if let interrupted = events.first(where: { $0.kind == .interrupted }) {
             self.init(status: .interrupted, reason: interrupted.message)
         } else if run.connections.established == 0 {
-            self.init(status: .failed, reason: "no connection to \(target) could be established (\(run.connections.failed) of \(run.connections.requested) failed)\(why)")
-        } else if (run.pattern == .requestResponse ? run.messages.received : run.messages.sent + run.messages.bytesReceived) == 0,
-                  run.errors.total > 0 {
-            self.init(status: .failed, reason: "nothing was exchanged with \(target)\(why)")
-        } else if let exited = events.first(where: { $0.kind == .serverExited }) {
+            let why = (run.firstError ?? run.warmup?.events?.first?.message).map { ": \($0)" } ?? ""
+            self.init(status: .failed, reason: "no connection to \(target) could be established (\(run.connections.failed) of \(plural(run.connections.failed, "attempt")) failed)\(why)")
+        } else if let nothing = Self.noExchange(run) {
+            self.init(status: .failed, reason: nothing)
+        } else if let exited = events.first(where: { $0.kind == .serverExited || $0.kind == .proxyExited }) {
             self.init(status: .degraded, reason: exited.message)
         } else if let budget = run.errorBudget, budget.exceeded {
-            self.init(status: .degraded, reason: "\(budget.errors) errors in \(budget.attempts) attempts exceed the error budget of \(budget.budget) (\(budget.allowed) allowed)")
+            self.init(status: .degraded, reason: "\(plural(Int(clamping: budget.errors), "error")) in \(plural(Int(clamping: budget.attempts), "attempt")) exceed\(budget.errors == 1 ? "s" : "") the error budget of \(budget.budget) (\(budget.allowed) allowed)"
+                + (run.firstError.map { "; first: \($0)" } ?? ""))
         } else {
             return nil
         }
     }
+
+    /// The reason a run completed no exchange in its measured window, saying what was attempted
+    /// and what came back; nil when something was exchanged.
+    static func noExchange(_ run: RunResult) -> String? {
+        let window = "in the \(Format.seconds(run.durationS)) measured window"
+        let messages = run.messages
+        let attempted: String
+        switch (run.pattern, run.transport) {
+        case (.requestResponse, _), (.connect, _):
+            guard messages.received == 0 else { return nil }
+            let what = run.pattern == .connect ? "transaction" : "request"
+            // Nothing sent in the window with connections up: each was still owed an answer from before it.
+            let stuck = messages.sent == 0 && run.pattern == .requestResponse ? " (every connection was still waiting for an answer to a warm-up request)" : ""
+            attempted = "nothing was exchanged with \(run.target) \(window): \(plural(Int(clamping: messages.sent), what)) sent\(stuck), none answered"
+        case (.idle, _):
+            if run.connectionsHeldOpenOnly {
+                guard (run.connections.starved ?? 0) >= run.connections.requested else { return nil }
+                attempted = "no connection to \(run.target) stayed open through the \(Format.seconds(run.durationS)) measured window"
+            } else {
+                guard messages.received == 0 else { return nil }
+                attempted = "no ping was answered by \(run.target) \(window): \(plural(Int(clamping: messages.sent), "ping")) sent"
+            }
+        case (.conversation, _):
+            guard messages.received == 0 else { return nil }
+            attempted = "no conversation with \(run.target) finished \(window): \(plural(Int(clamping: messages.sent), "conversation")) started, none finished"
+        case (.stream, .tcp):
+            let bytes: UInt64 = switch run.direction ?? .upload {
+            case .upload: messages.bytesSent
+            case .download: messages.bytesReceived
+            case .both: min(messages.bytesSent, messages.bytesReceived)
+            }
+            guard bytes == 0 else { return nil }
+            let way = switch run.direction ?? .upload {
+            case .upload: "no byte could be sent to"
+            case .download: "no byte was received from"
+            case .both: "the stream did not move both ways with"
+            }
+            attempted = "\(way) \(run.target) \(window) (sent \(Format.bytes(Double(messages.bytesSent))), received \(Format.bytes(Double(messages.bytesReceived))))"
+        case (.stream, .udp):
+            // A sink answers nothing: delivery is what the reference server counted, when it did.
+            if let delivered = run.udp?.received {
+                guard delivered == 0 else { return nil }
+                attempted = "the server received none of the \(plural(Int(clamping: messages.sent), "datagram")) sent \(window)"
+            } else {
+                guard messages.sent == 0 else { return nil }
+                attempted = "no datagram could be sent to \(run.target) \(window)"
+            }
+        }
+        let errors = run.errors.total == 0 ? "no error was seen" : "errors: \(run.errors.summary)"
+        return attempted + "; \(errors)" + (run.firstError.map { "; first: \($0)" } ?? "")
+    }
+}
+
+extension RunResult {
+    /// Idle connections without pings exchange nothing: their job is to stay open.
+    var connectionsHeldOpenOnly: Bool { pattern == .idle && latencyNs.count == 0 && messages.sent == 0 }
 }

@@ -87,28 +87,25 @@ public enum Runner {
             return resolved
         }
         // Before anything is written or sent.
-        for variant in variants {
-            let server = variant.scenario.server
-            let refusal = server.kind == .external
-                ? server.address.flatMap { TargetPolicy.refusal(target: $0, allowRemote: options.allowRemote) }
-                : TargetPolicy.refusal(bind: server.bind, confirmed: options.bind != nil)
-            if let refusal { throw RunError(.badInput, refusal) }
-        }
-        let directory = options.outputDirectory ?? defaultDirectory(for: scenario, at: started)
+        try preflight(original, options: options)
+        let directory: String
         do {
+            // A default folder is new and this run's alone (`-2`, `-3`, … within one second); --out is used as named.
+            directory = try options.outputDirectory ?? AtomicFile.createUniqueDirectory(base: defaultDirectory(for: scenario, at: started))
             try AtomicFile.prepareDirectory(directory)
         } catch {
             throw RunError(.badInput, "\(error)")
         }
-        // Before any server starts, so servers inherit the raised descriptor limit.
-        let connections = variants.map(\.scenario.load.connections).max() ?? 1
-        if let limit = ProcessResources.checkCapacity(connections: connections, transport: scenario.transport) {
-            throw RunError(.runFailed, limit)
-        }
         let total = variants.count * scenario.repetitions
         var runs: [RunResult] = []
         var ending: RunEnding?
-        runLoop: for repetition in 1...scenario.repetitions {
+        // Before any server starts, so servers inherit the raised descriptor limit. A refusal still
+        // writes a `failed` report, as every failure from here on does.
+        let connections = variants.map(\.scenario.load.connections).max() ?? 1
+        if let limit = ProcessResources.checkCapacity(connections: connections, transport: scenario.transport) {
+            ending = RunEnding(status: .failed, reason: limit)
+        }
+        runLoop: for repetition in 1...scenario.repetitions where ending == nil {
             for (index, variant) in variants.enumerated() {
                 if let signal = options.interruption?() {
                     ending = RunEnding(status: .interrupted, reason: "interrupted by \(signal) after \(plural(runs.count, "run")) of \(total)")
@@ -120,9 +117,10 @@ public enum Runner {
                 var run: RunResult
                 do {
                     run = try measure(variant.scenario, options: options, captureFile: directory + "/" + captureFile)
-                } catch where !runs.isEmpty {
-                    // A setup failure partway through a matrix keeps the runs measured so far.
-                    ending = RunEnding(status: .failed, reason: "\(variant.name) (repetition \(repetition)): \(error.message)")
+                } catch {
+                    // A setup failure (server, proxy, capture) ends the sequence with a `failed` report;
+                    // partway through a matrix it keeps the runs measured so far.
+                    ending = RunEnding(status: .failed, reason: total > 1 ? "\(variant.name) (repetition \(repetition)): \(error.message)" : error.message)
                     break runLoop
                 }
                 if !variant.settings.isEmpty {
@@ -202,14 +200,19 @@ public enum Runner {
 
         let usageBefore = resourceUsage()
         let load: LoadEngine.Outcome
+        // Every child is watched: the server's or the proxy's death stops the load and degrades the run.
         let watch = { () -> RunControl.Reason? in
             if options.interruption?() != nil { return .interrupted }
-            return server?.hasExited == true ? .serverExited : nil
+            if server?.hasExited == true { return .serverExited }
+            return proxy?.hasExited == true ? .proxyExited : nil
         }
         do {
             load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: clientTarget), connections: scenario.load.connections,
                                       threads: scenario.load.threads, warmup: scenario.load.warmupNanoseconds,
-                                      duration: scenario.load.durationNanoseconds, progress: options.progress, watch: watch)
+                                      duration: scenario.load.durationNanoseconds, progress: options.progress, watch: watch,
+                                      windowScheduled: { start in
+                                          if case .capturing(let session) = capture { session.setWindowStart(monotonic: start) }
+                                      })
         } catch {
             stopChildren()
             _ = capture.finish()
@@ -226,7 +229,7 @@ public enum Runner {
         run.cpu.clientSysS = usageAfter.system - usageBefore.system
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
-        run.tcpInfo = load.result.tcpInfo.summary
+        run.tcpInfo = load.result.tcpInfo.summary(excluding: load.result.tcpInfoAtWindowStart)
         if let impairment = scenario.impairment, let proxy {
             run.impairment = ImpairmentRecord(
                 proxy: proxy.address.description, settings: Dictionary(uniqueKeysWithValues: impairment.settings.map { ($0.key, $0.text) }),
@@ -238,17 +241,34 @@ public enum Runner {
             events.append(RunEvent(atS: at, kind: .interrupted, message: "interrupted by \(options.interruption?() ?? "a signal") at \(Format.seconds(at)) into the measured window"))
         case (.serverExited, let at)?:
             let how = serverOutcome.map { ServerProcess.describeExit($0.exitStatus) } ?? "exited"
-            events.append(RunEvent(atS: at, kind: .serverExited, message: "the reference server \(how) at \(Format.seconds(at)) into the measured window"))
+            events.append(RunEvent(atS: at, kind: .serverExited, message: "the reference server \(how) \(Self.moment(at))"))
+        case (.proxyExited, let at)?:
+            let how = proxyOutcome.map { ServerProcess.describeExit($0.exitStatus) } ?? "exited"
+            events.append(RunEvent(atS: at, kind: .proxyExited, message: "the impairment proxy \(how) \(Self.moment(at))"))
         case nil:
             break
         }
-        if let budget = scenario.load.errorBudget {
-            let record = ErrorBudgetRecord(budget, result: load.result)
-            run.errorBudget = record
-            if record.exceeded { events.append(record.event(intervals: run.intervals ?? [], runEndS: run.durationS)) }
-        }
+        let budget = scenario.load.errorBudget ?? .default
+        let record = ErrorBudgetRecord(budget, result: load.result, isDefault: scenario.load.errorBudget == nil)
+        run.errorBudget = record
+        if record.exceeded { events.append(record.event(intervals: run.intervals ?? [], runEndS: run.durationS)) }
+        // Warm-up events go with the warm-up record; the run's own timeline is the measured window's.
+        let warmupEvents = events.filter { $0.atS < 0 }
+        events.removeAll { $0.atS < 0 }
         run.events = events.isEmpty ? nil : events.sorted { $0.atS < $1.atS }
+        if scenario.load.warmupNanoseconds > 0 || load.result.warmupErrors.total > 0 {
+            let atStart = load.result.tcpInfoAtWindowStart
+            run.warmup = WarmupRecord(
+                durationS: Double(scenario.load.warmupNanoseconds) / 1e9, errors: load.result.warmupErrors,
+                events: warmupEvents.isEmpty ? nil : warmupEvents, capture: captureRecord.warmupAnalysis,
+                tcpInfo: atStart.connections == 0 ? nil : .init(connections: atStart.connections, totalRetrans: atStart.totalRetransmissionCount))
+        }
         return run
+    }
+
+    /// "at 1.2 s into the measured window", or "during the warm-up".
+    static func moment(_ at: Double) -> String {
+        at < 0 ? "during the warm-up (\(Format.seconds(-at)) before the measured window)" : "at \(Format.seconds(at)) into the measured window"
     }
 
     /// A capture under way, or the record of why there is none.
@@ -357,7 +377,8 @@ public enum Runner {
             messageSizeBytes: spec.messageSize, responseSizeBytes: scenario.server.responseSize, depth: spec.depth,
             durationS: Double(load.measuredNanoseconds) / 1e9, warmupS: Double(spec.warmupNanoseconds) / 1e9,
             connections: .init(requested: spec.connections, established: measured.connectionsEstablished, failed: measured.connectionsFailed,
-                               reconnects: spec.reconnect && scenario.transport == .tcp ? measured.reconnects : nil),
+                               reconnects: spec.reconnect && scenario.transport == .tcp ? measured.reconnects : nil,
+                               starved: measured.connectionsStarved),
             messages: .init(sent: measured.messagesSent, received: measured.messagesReceived,
                             bytesSent: measured.bytesSent, bytesReceived: measured.bytesReceived,
                             peakInFlight: measured.peakInFlight),
@@ -393,7 +414,7 @@ public enum Runner {
         let late = sent - measured.sendLag.count(atMost: 1_000_000)
         return RunResult.ScheduleRecord(
             requestedPerSecond: rate, achievedPerSecond: Double(sent) / seconds, scheduled: scheduled, sent: sent,
-            unsent: scheduled > sent ? scheduled - sent : 0, lateSends: late, sendLagNs: measured.sendLag.summary,
+            unsent: scheduled > sent ? scheduled - sent : 0, unsentWhileDown: measured.unsentWhileDown, lateSends: late, sendLagNs: measured.sendLag.summary,
             behindSchedule: Double(sent) < 0.99 * Double(scheduled) || Double(late) > 0.01 * Double(max(sent, 1)))
     }
 
@@ -412,7 +433,8 @@ public enum Runner {
         }
     }
 
-    /// `reports/<name>/<UTC timestamp>`, with the name reduced to characters safe in a path.
+    /// `reports/<name>/<UTC timestamp>`, with the name reduced to characters safe in a path; `run`
+    /// creates it with `AtomicFile.createUniqueDirectory`, which adds `-2`, `-3`, … if it exists.
     public static func defaultDirectory(for scenario: Scenario, at date: Date) -> String {
         let safe = String(scenario.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(64))
         let formatter = DateFormatter()

@@ -7,6 +7,12 @@ public enum ErrorBudget: Sendable, Equatable, CustomStringConvertible {
     /// Percent of attempts: messages sent plus connection attempts.
     case percent(Double)
 
+    /// The budget of a scenario that sets none: 1% of attempts, as k6 users gate `http_req_failed`.
+    /// Errors beyond it make the run `degraded` (exit 3), so a run where every conversation failed
+    /// its expect can never pass by default; a scenario that injects faults on purpose sets its own
+    /// (`error_budget: 100%` to only report them).
+    public static let `default` = ErrorBudget.percent(1)
+
     /// Reads `10` or `0.5%`; nil when the text is neither.
     public init?(parsing text: String) {
         let trimmed = text.trimmingWhitespace()

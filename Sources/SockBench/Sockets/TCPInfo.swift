@@ -64,12 +64,19 @@ public struct TCPInfoAccumulator: Sendable {
         reorderingMax = max(reorderingMax, other.reorderingMax)
     }
 
+    var totalRetransmissionCount: UInt64 { totalRetransmissions }
+
     /// The report's `tcp_info`; nil when no connection was read.
-    public var summary: TCPInfoSummary? {
+    public var summary: TCPInfoSummary? { summary(excluding: TCPInfoAccumulator()) }
+
+    /// The report's `tcp_info` with what `warmup` (the same connections read as the window opened)
+    /// had retransmitted taken off: `total_retrans` counts the measured window only.
+    func summary(excluding warmup: TCPInfoAccumulator) -> TCPInfoSummary? {
         guard connections > 0 else { return nil }
+        let windowRetransmissions = totalRetransmissions > warmup.totalRetransmissions ? totalRetransmissions - warmup.totalRetransmissions : 0
         return TCPInfoSummary(connections: connections, rttNs: .init(rtt), rttvarNs: .init(rttVariance),
                               sndCwndSegments: .init(congestionWindow), retransmits: retransmits,
-                              totalRetrans: totalRetransmissions, lost: lost, reorderingMax: reorderingMax)
+                              totalRetrans: windowRetransmissions, lost: lost, reorderingMax: reorderingMax)
     }
 }
 
