@@ -79,8 +79,9 @@ struct BoundedRegexTests {
         let result = try TestSupport.sockbench(["run", scenario, "--no-capture", "--out", directory + "/out"], timeout: 60)
         // 1 s of load; 20 s covers start-up and report writing on a loaded machine, not an endless match.
         #expect(Date().timeIntervalSince(started) < 20, "\(result.stdout)")
-        // A clean exit (0 today; 3 once a run that finished no conversation counts as failed), not a signal.
-        #expect(result.status == 0 || result.status == 3, "\(result.stdout)\n\(result.stderr)")
+        // No conversation finished: the run failed (exit 3) and says why, rather than spinning.
+        #expect(result.status == 3, "\(result.stdout)\n\(result.stderr)")
+        #expect((result.stdout + result.stderr).contains("the pattern exceeded its match budget"), "\(result.stdout)\n\(result.stderr)")
         let run = try #require((try TestSupport.decodeReport(directory + "/out")["runs"] as? [[String: Any]])?.first)
         let errors = try #require(run["errors"] as? [String: Any])
         #expect((errors["protocol"] as? Int ?? 0) > 0, "\(errors)")
