@@ -5,12 +5,15 @@ import Glibc
 /// One client thread playing a scripted conversation on each of its TCP connections: connect,
 /// walk the steps (send, expect, expect_bytes, expect_regex, wait, close), close, reconnect, until
 /// the end. A step that gets something else, or nothing within the request timeout, is a
-/// `protocol` error; the first few mismatches are kept in words for the report.
+/// `protocol` error; the first few mismatches are kept in words for the report. A connection lost
+/// to an error (refused, reset, a failed step) opens again per the reconnect policy; at the end,
+/// conversations in progress are half-closed and drained so they close with a FIN, not an RST.
 ///
 /// Each `recv` asks for no more than the current step needs (a regex peeks first and then takes
 /// exactly through its match), so bytes meant for a later step stay in the socket and no
 /// connection needs a buffer of its own. Literal and byte-count steps allocate nothing; a regex
-/// step builds a String from the peeked bytes.
+/// step matches the peeked bytes in place with PCRE2 under a match budget (`BoundedRegex`), so no
+/// pattern can spin a worker past a signal.
 final class ConversationWorker: LoadWorker, @unchecked Sendable {
     private struct Connection {
         enum State: UInt8 { case closed, connecting, active }
