@@ -312,6 +312,33 @@ struct LifecycleTests {
         #expect(shortReport.runs.first?.connections.established == 2)
     }
 
+    @Test("SIGINT while every worker matches a catastrophic pattern (^(a+)+$ on 41 bytes): exit 130 within a second")
+    func interruptWhileMatching() throws {
+        let directory = TestSupport.temporaryDirectory()
+        let scenario = try CIGateTests.scenarioFile("""
+        name: backtracking
+        server: {kind: tcp-echo, greeting: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}
+        load: {pattern: conversation, connections: 4, threads: 2, warmup: 0s, duration: 30s, reconnect_delay: 1ms, error_budget: 100%}
+        conversation:
+          - expect_regex: "^(a+)+$"
+        """, in: directory)
+        let out = directory + "/out"
+        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
+        #expect(TestSupport.eventually(timeout: 10) { !command.children.isEmpty })
+        usleep(1_000_000)
+        let signalled = Date()
+        kill(command.pid, SIGINT)
+        let status = command.wait(timeout: 10)
+        let took = Date().timeIntervalSince(signalled)
+        print("interrupt while matching: exit \(status.map(String.init) ?? "none") \(String(format: "%.3f", took)) s after SIGINT")
+        #expect(status == 130, "\(command.output)")
+        // One second is the promise; the slack is for a loaded machine scheduling the process late.
+        #expect(took < 1.5, "stopped \(took) s after SIGINT")
+        let report = try ReportFile.load(out + "/report.json")
+        #expect(report.status == "interrupted")
+        #expect((report.runs.first?.errors.protocol ?? 0) > 0, "the pattern ran out of its budget, as a protocol error")
+    }
+
     @Test("the impairment proxy killed mid-run: exit 3, degraded, the death on the timeline")
     func proxyKilled() throws {
         let directory = TestSupport.temporaryDirectory()
