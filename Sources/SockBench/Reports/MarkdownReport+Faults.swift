@@ -29,6 +29,27 @@ extension MarkdownReport {
         return out.joined(separator: "\n")
     }
 
+    /// Where the lost datagrams went, as far as anyone counted: dropped on purpose by the impairment
+    /// proxy, or dropped by a full receive buffer (client, server, anywhere on the host); and the
+    /// answers that came back damaged, which are integrity errors and not counted lost.
+    static func udpDropSentence(_ udp: RunResult.UDPRecord, injected: InjectedStatistics?) -> String {
+        var parts: [String] = []
+        if let injected {
+            parts.append("the impairment proxy dropped \(injected.dropped) on purpose and \(injected.queueDrops) in its full queue (over the whole run, warm-up included)")
+        }
+        var buffers: [String] = []
+        if let client = udp.clientRxqOverflows { buffers.append("\(client) at the clients") }
+        if let server = udp.serverRxqOverflows { buffers.append("\(server) at the server") }
+        if let host = udp.hostRcvbufErrors { buffers.append("\(host) host-wide (UDP RcvbufErrors of every socket on this host, \(udp.hostInErrors ?? host) input errors in all)") }
+        if !buffers.isEmpty { parts.append("full receive buffers dropped " + buffers.joined(separator: ", ")) }
+        let lost = udp.lost.map { "Of \($0) datagrams lost" + (udp.lossPercent.map { String(format: " (%.3f%%)", $0) } ?? "") } ?? "Loss unknown"
+        var sentence = parts.isEmpty ? lost + ": nothing counted where they were dropped." : lost + ", " + parts.joined(separator: "; ") + "."
+        if let damaged = udp.damaged, damaged > 0 {
+            sentence += " \(damaged) answers arrived damaged (merged, truncated or garbled): integrity errors, not counted lost."
+        }
+        return sentence
+    }
+
     static func impairmentSection(_ impairment: ImpairmentRecord, run: RunResult) -> String {
         let settings = ImpairmentSpec.keys.compactMap { key in impairment.settings[key].map { "\(key) \($0)" } }
         var out = ["### Impairment", "", "Through the proxy at \(impairment.proxy): " + settings.joined(separator: ", ") + ".", ""]
