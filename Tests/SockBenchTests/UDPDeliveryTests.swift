@@ -110,7 +110,7 @@ struct UDPDeliveryTests {
         let overflows = try #require(udp.clientRxqOverflows)
         print("udp delivery: flood: sent \(udp.sent), received \(udp.received ?? 0), duplicated \(udp.duplicated), lost \(udp.lost ?? 0), "
             + "client overflows \(overflows), host rcvbuf errors \(udp.hostRcvbufErrors ?? 0)")
-        #expect(overflows > 1_000)
+        #expect(overflows > 0)
         #expect(overflows <= (udp.hostRcvbufErrors ?? 0))
         #expect((udp.lost ?? 0) <= overflows)
         #expect(udp.duplicated > 0)
@@ -167,13 +167,14 @@ struct UDPDeliveryTests {
     func dropSentence() {
         var injected = InjectedStatistics()
         injected.dropped = 300
+        injected.datagramsToServer = 2_700
         injected.queueDrops = 2
         let udp = RunResult.UDPRecord(sent: 3_000, received: 2_680, lost: 310, lossPercent: 310.0 / 30, duplicated: 0, reordered: 0, jitterNs: 1,
                                       damaged: 10, clientRxqOverflows: 3, serverRxqOverflows: 4, hostRcvbufErrors: 8, hostInErrors: 9)
         let sentence = MarkdownReport.udpDropSentence(udp, injected: injected)
-        #expect(sentence == "Of 310 datagrams lost (10.333%), the impairment proxy dropped 300 on purpose and 2 in its full queue "
-            + "(over the whole run, warm-up included); full receive buffers dropped 3 at the clients, 4 at the server, "
-            + "8 host-wide (UDP RcvbufErrors of every socket on this host, 9 input errors in all). "
+        #expect(sentence == "Loss 10.333% (310 of 3000 datagrams in the window): the impairment proxy dropped 10.00% of datagrams to the server "
+            + "on purpose (300 over the whole run, warm-up included) and 2 in its full queue; full receive buffers dropped 3 at the clients, "
+            + "4 at the server, 8 host-wide (UDP RcvbufErrors of every socket on this host across the run; 9 input errors in all). "
             + "10 answers arrived damaged (merged, truncated or garbled): integrity errors, not counted lost.", "\(sentence)")
     }
 }

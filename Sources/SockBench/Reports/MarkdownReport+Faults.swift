@@ -35,15 +35,21 @@ extension MarkdownReport {
     static func udpDropSentence(_ udp: RunResult.UDPRecord, injected: InjectedStatistics?) -> String {
         var parts: [String] = []
         if let injected {
-            parts.append("the impairment proxy dropped \(injected.dropped) on purpose and \(injected.queueDrops) in its full queue (over the whole run, warm-up included)")
+            let arrived = injected.datagramsToServer + injected.dropped
+            let share = arrived == 0 ? 0 : 100 * Double(injected.dropped) / Double(arrived)
+            parts.append("the impairment proxy dropped \(String(format: "%.2f%%", share)) of datagrams to the server on purpose "
+                + "(\(injected.dropped) over the whole run, warm-up included) and \(injected.queueDrops) in its full queue")
         }
         var buffers: [String] = []
         if let client = udp.clientRxqOverflows { buffers.append("\(client) at the clients") }
         if let server = udp.serverRxqOverflows { buffers.append("\(server) at the server") }
-        if let host = udp.hostRcvbufErrors { buffers.append("\(host) host-wide (UDP RcvbufErrors of every socket on this host, \(udp.hostInErrors ?? host) input errors in all)") }
+        if let host = udp.hostRcvbufErrors {
+            buffers.append("\(host) host-wide (UDP RcvbufErrors of every socket on this host across the run; \(udp.hostInErrors ?? host) input errors in all)")
+        }
         if !buffers.isEmpty { parts.append("full receive buffers dropped " + buffers.joined(separator: ", ")) }
-        let lost = udp.lost.map { "Of \($0) datagrams lost" + (udp.lossPercent.map { String(format: " (%.3f%%)", $0) } ?? "") } ?? "Loss unknown"
-        var sentence = parts.isEmpty ? lost + ": nothing counted where they were dropped." : lost + ", " + parts.joined(separator: "; ") + "."
+        let loss = udp.lossPercent.map { String(format: "%.3f%%", $0) } ?? "n/a"
+        let lost = udp.lost.map { "Loss \(loss) (\($0) of \(udp.sent) datagrams in the window)" } ?? "Loss unknown"
+        var sentence = parts.isEmpty ? lost + "; nothing counted where datagrams were dropped." : lost + ": " + parts.joined(separator: "; ") + "."
         if let damaged = udp.damaged, damaged > 0 {
             sentence += " \(damaged) answers arrived damaged (merged, truncated or garbled): integrity errors, not counted lost."
         }
