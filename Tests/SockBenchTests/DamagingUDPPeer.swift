@@ -79,11 +79,11 @@ final class DamagingUDPPeer: @unchecked Sendable {
     private func serve(_ mode: Mode) {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var held: [UInt8] = []
-        var heldPeer = sockaddr_storage()
+        var heldPeer = sockaddr_in()
         var received = 0
         while !stopping.load(ordering: .relaxed) {
-            var peer = sockaddr_storage()
-            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            var peer = sockaddr_in()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
             let count = withUnsafeMutablePointer(to: &peer) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &peerLength) }
             }
@@ -138,8 +138,8 @@ final class DamagingUDPPeer: @unchecked Sendable {
         }
     }
 
-    private func answer(_ bytes: [UInt8], to peer: inout sockaddr_storage) {
-        let length = socklen_t(peer.ss_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+    private func answer(_ bytes: [UInt8], to peer: inout sockaddr_in) {
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &peer) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes, bytes.count, 0, $0, length) }
         }
