@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <time.h>
+#include <string.h>
 #include "CSockBenchLinux.h"
 
 int CSockBenchLinux_accept4(int fd, int flags) {
@@ -22,6 +23,27 @@ _Static_assert(sizeof(struct CSockBenchLinux_mmsghdr) == sizeof(struct mmsghdr),
 
 int CSockBenchLinux_sendmmsg(int fd, struct CSockBenchLinux_mmsghdr *messages, unsigned int count, int flags) {
     return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
+
+int CSockBenchLinux_enable_rxq_overflow(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+}
+
+_Static_assert(CMSG_SPACE(sizeof(unsigned int)) <= CSockBenchLinux_RXQ_OVFL_SPACE, "rxq_ovfl control space");
+
+long long CSockBenchLinux_rxq_overflow(const struct msghdr *message) {
+    if (message->msg_controllen == 0) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR((struct msghdr *)message); header != NULL;
+         header = CMSG_NXTHDR((struct msghdr *)message, header)) {
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SO_RXQ_OVFL
+            && header->cmsg_len >= CMSG_LEN(sizeof(unsigned int))) {
+            unsigned int drops;
+            memcpy(&drops, CMSG_DATA(header), sizeof(drops));
+            return drops;
+        }
+    }
+    return -1;
 }
 
 /* Interruption: async-signal-safe state the SIGINT/SIGTERM handler touches. */

@@ -15,7 +15,7 @@ struct ImpairmentTests {
         return try #require(outcome.report.runs.first)
     }
 
-    @Test("a 5 ms one-way delay shows in p50 within ±(2% + 200 µs) of the expected round trip")
+    @Test("a 5 ms one-way delay: no round trip under 10 ms, and p50 within ±(2% + 200 µs + the base run's p99 − p50) of the expected round trip")
     func delay() throws {
         func echo(_ delay: String) -> String {
             """
@@ -26,34 +26,66 @@ struct ImpairmentTests {
             """
         }
         // The base round trip goes through the same proxy without delay: the proxy's own cost is in both.
-        let base = try Self.run(echo("0ms")).latencyNs.p50
+        let base = try Self.run(echo("0ms")).latencyNs
         let delayed = try Self.run(echo("5ms"))
-        let expected = Double(base) + 10_000_000
-        let tolerance = 0.02 * expected + 200_000
+        let expected = Double(base.p50) + 10_000_000
+        // A busy machine wakes every hop late by a varying amount, and a delayed round trip has more
+        // wake-ups (timers) than the base one; the base run's own spread (p99 over p50) says how late
+        // this machine wakes now, and widens the bound by that. Idle, it is a few hundred µs.
+        let spread = Double(base.p99 - base.p50)
+        let tolerance = 0.02 * expected + 200_000 + spread
         let measured = Double(delayed.latencyNs.p50)
-        print("impairment accuracy: delay 5ms: p50 \(measured / 1e6) ms, base \(Double(base) / 1e6) ms, expected \(expected / 1e6) ± \(tolerance / 1e6) ms")
+        print("impairment accuracy: delay 5ms: p50 \(measured / 1e6) ms (min \(Double(delayed.latencyNs.min) / 1e6)), base p50 \(Double(base.p50) / 1e6) ms "
+            + "p99 \(Double(base.p99) / 1e6) ms, expected \(expected / 1e6) ± \(tolerance / 1e6) ms")
+        // The delay is a floor whatever the load: held 5 ms each way, no answer comes back sooner
+        // (0.1%: the histogram's precision).
+        #expect(Double(delayed.latencyNs.min) >= 0.999 * 10_000_000, "min \(delayed.latencyNs.min) ns")
         #expect(abs(measured - expected) <= tolerance, "p50 \(measured) ns, expected \(expected) ± \(tolerance)")
         #expect(delayed.impairment?.settings["delay"] == "5ms")
         #expect((delayed.impairment?.injected?.bytesToServer ?? 0) > 0)
     }
 
-    @Test("an injected 10% UDP loss (random, seeded) is measured within ±1 percentage point", arguments: ["10%", "every 10"])
+    /// Datagrams lost somewhere the injector did not say: no more than the host counted as dropped
+    /// by full buffers or other input errors (the client's, server's and proxy's sockets all
+    /// count there), plus `slack`. A loaded machine may drop more; it never drops silently.
+    static func expectExplained(lost: UInt64, injected: UInt64, udp: RunResult.UDPRecord, sent: UInt64, sourceLocation: SourceLocation = #_sourceLocation) {
+        let host = udp.hostInErrors ?? 0
+        let slack = Int64(sent / 1000) + 5
+        let unexplained = Int64(lost) - Int64(injected)
+        #expect(udp.hostInErrors != nil, "the host's UDP counters were not read", sourceLocation: sourceLocation)
+        #expect(unexplained >= -slack && unexplained <= Int64(host) + slack,
+                "lost \(lost), injected \(injected), host-visible drops \(host) (client \(udp.clientRxqOverflows ?? 0), server \(udp.serverRxqOverflows ?? 0)), slack \(slack)",
+                sourceLocation: sourceLocation)
+    }
+
+    @Test("an injected 10% UDP loss (random, seeded) is what the run measures, apart from drops the host counted", arguments: ["10%", "every 10"])
     func udpLoss(_ loss: String) throws {
+        // No warm-up: the proxy's counts and the run's cover the same datagrams.
         let run = try Self.run("""
         name: loss
         server: {kind: udp-echo}
-        load: {connections: 4, duration: 1500ms, warmup: 200ms, rate: 20000/s}
+        load: {connections: 4, duration: 1500ms, warmup: 0s, rate: 20000/s}
         impair: {loss: "\(loss)", direction: to-server, seed: 7}
         """)
         let udp = try #require(run.udp)
         let measured = try #require(udp.lossPercent)
-        print("impairment accuracy: loss \(loss): measured \(measured)% of \(udp.sent) datagrams")
-        #expect(udp.sent > 20_000)
-        #expect(abs(measured - 10) <= 1, "measured loss \(measured)%")
+        let lost = try #require(udp.lost)
         let injected = try #require(run.impairment?.injected)
-        #expect(injected.queueDrops == 0)
         let injectedShare = 100 * Double(injected.dropped) / Double(injected.dropped + injected.datagramsToServer)
+        let host = udp.hostInErrors ?? 0
+        print("impairment accuracy: loss \(loss): measured \(measured)% (\(lost)) of \(udp.sent) datagrams; injected \(injected.dropped) "
+            + "(\(injectedShare)% of arrivals) + \(injected.queueDrops) queue drops; host-visible drops \(host) "
+            + "(client \(udp.clientRxqOverflows ?? 0), server \(udp.serverRxqOverflows ?? 0)); damaged \(udp.damaged ?? 0)")
+        #expect(udp.sent > 20_000)
+        // The injector did what it was asked, whatever the load on the machine.
         #expect(abs(injectedShare - 10) <= 1, "injected \(injectedShare)%")
+        // The run measured what the injector did, and whatever else was lost the host saw dropped.
+        Self.expectExplained(lost: lost, injected: injected.dropped + injected.queueDrops, udp: udp, sent: udp.sent)
+        // So 10% ± 1 point, plus at most what the host saw dropped (a datagram a full buffer took before
+        // the proxy saw it is one the proxy could not drop: the loss never falls below 10%).
+        let hostShare = 100 * Double(host) / Double(udp.sent)
+        #expect(measured >= 9 && measured <= 11 + hostShare, "measured \(measured)%, host-visible drops \(hostShare)%")
+        #expect(udp.damaged == 0)
     }
 
     @Test("a 100 Mbit/s cap is measured within ±5%")
@@ -84,7 +116,9 @@ struct ImpairmentTests {
         // Within the measured window the client sees about what the proxy did over the whole run.
         #expect(udp.duplicated > 0 && udp.duplicated <= injected.duplicated)
         #expect(udp.reordered > 0 && udp.reordered <= injected.reordered)
-        #expect(udp.lost == 0)
+        // Nothing is dropped on purpose: any loss is a full buffer the host counted.
+        Self.expectExplained(lost: try #require(udp.lost), injected: 0, udp: udp, sent: udp.sent)
+        #expect(udp.damaged == 0)
     }
 
     @Test("TCP: slicing shows as more segments per message, resets and stalls as errors with reconnects",

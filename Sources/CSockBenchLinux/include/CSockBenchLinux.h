@@ -28,6 +28,17 @@ struct CSockBenchLinux_mmsghdr {
 /// sendmmsg: several datagrams in one system call (UDP streams).
 int CSockBenchLinux_sendmmsg(int fd, struct CSockBenchLinux_mmsghdr *messages, unsigned int count, int flags);
 
+/// Bytes of control buffer a receive needs for the SO_RXQ_OVFL drop counter (CMSG_SPACE of a uint32).
+#define CSockBenchLinux_RXQ_OVFL_SPACE 64
+
+/// Turns on SO_RXQ_OVFL: each datagram read with recvmsg then carries the socket's count of
+/// datagrams dropped so far because its receive queue was full.
+int CSockBenchLinux_enable_rxq_overflow(int fd);
+
+/// The SO_RXQ_OVFL drop counter in a received message's control data; -1 when absent (the
+/// kernel attaches it only once the socket has dropped something).
+long long CSockBenchLinux_rxq_overflow(const struct msghdr *message);
+
 /// SIGINT and SIGTERM: the first sets a flag the run polls; the second kills tracked children,
 /// removes tracked temporary files and exits with 130 at once.
 int CSockBenchLinux_install_interrupt_handlers(void);

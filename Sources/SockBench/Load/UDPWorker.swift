@@ -4,7 +4,9 @@ import Glibc
 /// One client thread driving connected UDP sockets. Each datagram carries its sequence number
 /// and send timestamp, so loss, duplicates, reordering, RTT and RFC 3550 jitter come from the
 /// datagrams themselves. A datagram unanswered for `udpLossTimeout` frees its in-flight slot;
-/// it counts as lost only if its echo never arrives before the run ends.
+/// it counts as lost only if its echo never arrives before the run ends. An answer that arrives
+/// damaged (merged with others, truncated, garbled) is an integrity error, and each sequence
+/// number it still carries counts as answered-but-damaged rather than lost.
 final class UDPWorker: LoadWorker, @unchecked Sendable {
     private struct Flow {
         var fd: Int32 = -1
@@ -19,9 +21,13 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         var previousTransit: Int64 = 0
         /// An answer arrived inside the measured window (a sink: a datagram left in it); else starved.
         var exchanged = false
+        /// The socket's SO_RXQ_OVFL drop counter: as last read, and as last read before the window.
+        var rxqDrops: UInt64 = 0
+        var rxqDropsBeforeWindow: UInt64 = 0
     }
 
-    private enum Slot: UInt8 { case empty, outstanding, answered, givenUp }
+    /// `damaged`: answered, but by a datagram that was not one clean echo.
+    private enum Slot: UInt8 { case empty, outstanding, answered, givenUp, damaged }
 
     let plan: LoadPlan
     let intervals: IntervalRecorder
@@ -41,6 +47,12 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
     private let template: UnsafeMutableRawPointer
     private let receiveBuffer: UnsafeMutableRawPointer
     private static let receiveCapacity = 65_536
+    /// One recvmsg header, reused for every datagram: `receiveBuffer` and the control data that
+    /// carries the socket's receive-queue drop counter (SO_RXQ_OVFL).
+    private let receiveMessage: UnsafeMutablePointer<msghdr>
+    private let receiveVector: UnsafeMutablePointer<iovec>
+    private let receiveControl: UnsafeMutableRawPointer
+    private static let controlSize = Int(CSockBenchLinux_RXQ_OVFL_SPACE)
     private let echoes: Bool
     /// Streams: `batchSize` datagrams back to back, each with its own header, sent with one sendmmsg.
     private static let batchSize = 32
@@ -68,6 +80,15 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         datagram = Payload.makeTemplate(size: plan.messageSize)
         template = Payload.makeTemplate(size: plan.messageSize)
         receiveBuffer = .allocate(byteCount: Self.receiveCapacity, alignment: 16)
+        receiveVector = .allocate(capacity: 1)
+        receiveVector.initialize(to: iovec(iov_base: receiveBuffer, iov_len: Self.receiveCapacity))
+        receiveControl = .allocate(byteCount: Self.controlSize, alignment: 16)
+        receiveMessage = .allocate(capacity: 1)
+        var header = msghdr()
+        header.msg_iov = receiveVector
+        header.msg_iovlen = 1
+        header.msg_control = receiveControl
+        receiveMessage.initialize(to: header)
         let size = plan.messageSize
         batch = .allocate(byteCount: Self.batchSize * size, alignment: 16)
         batchIO = .allocate(capacity: Self.batchSize)
@@ -91,6 +112,9 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         datagram.deallocate()
         template.deallocate()
         receiveBuffer.deallocate()
+        receiveVector.deallocate()
+        receiveControl.deallocate()
+        receiveMessage.deallocate()
         batch.deallocate()
         batchIO.deallocate()
         batchMessages.deallocate()
@@ -143,6 +167,8 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
             flows[index].open = true
             result.connectionsOpen += 1
             try plan.clientOptions.apply(to: fd, ipv6: plan.target.family == .ipv6, at: .beforeConnect)
+            // Without it the loss has no host-side witness; the run goes on either way.
+            _ = CSockBenchLinux_enable_rxq_overflow(fd)
             _ = try Socket.startConnect(fd, to: plan.target)
             try epoll.add(fd, events: Epoll.readable | Epoll.writable, data: UInt64(index))
             flows[index].wantsWrite = true
@@ -253,16 +279,19 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         let size = plan.messageSize
         let ring = index * ringSize
         for _ in 0..<64 {
-            let received = recv(flow.pointee.fd, receiveBuffer, Self.receiveCapacity, Int32(MSG_DONTWAIT))
+            receiveMessage.pointee.msg_controllen = Self.controlSize
+            receiveMessage.pointee.msg_flags = 0
+            let received = recvmsg(flow.pointee.fd, receiveMessage, Int32(MSG_DONTWAIT))
             if received < 0 {
                 let code = errno
                 if code != EAGAIN && code != EINTR { fail(index, code) }
                 break
             }
             let now = MonotonicClock.now()
+            noteDrops(index, now: now)
             guard received == size,
                   memcmp(receiveBuffer + 16, template + 16, size - 16) == 0 else {
-                result.record(.integrity, "a datagram of \(received) bytes differs from what was sent")
+                receiveDamaged(index, length: received)
                 continue
             }
             let sequence = Payload.readUInt64(receiveBuffer, at: 0)
@@ -280,7 +309,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
             }
             let intended = schedule?.intended(connection: index, sequence: sequence) ?? sentAt
             let inWindow = plan.measuring(intended)
-            if slots[slot] == .answered {
+            if slots[slot] == .answered || slots[slot] == .damaged {
                 if inWindow { result.udp.duplicated &+= 1 }
                 continue
             }
@@ -314,6 +343,64 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         advanceOldest(index)
         // send() itself stops at the end of the run.
         if echoes, flow.pointee.open, !flow.pointee.wantsWrite { send(index) }
+    }
+
+    /// Reads the socket's drop counter from the datagram just received (absent: nothing dropped yet).
+    @inline(__always)
+    private func noteDrops(_ index: Int, now: UInt64) {
+        let drops = CSockBenchLinux_rxq_overflow(receiveMessage)
+        if drops >= 0 { flows[index].rxqDrops = UInt64(drops) }
+        if now < plan.measureStart { flows[index].rxqDropsBeforeWindow = flows[index].rxqDrops }
+    }
+
+    /// A datagram of `length` bytes (in `receiveBuffer`) that is not one clean answer: one integrity
+    /// error. A peer that relays datagrams through a stream (`socat ... PIPE`) joins k answers into
+    /// one datagram of k × size bytes, with sequence numbers at 0, size, 2·size...; a truncated one
+    /// still carries the first. Each sequence number accepted (sent, within the ring, not answered
+    /// yet, and the timestamp bytes present equal to its send time) is answered-but-damaged, not lost.
+    private func receiveDamaged(_ index: Int, length: Int) {
+        let flow = flows + index
+        let size = plan.messageSize
+        let ring = index * ringSize
+        var recovered = 0
+        var offset = 0
+        while offset + Payload.sequenceBytes <= length {
+            let sequence = Payload.readUInt64(receiveBuffer + offset, at: 0)
+            if sequence < flow.pointee.sendSequence, flow.pointee.sendSequence - sequence <= UInt64(ringSize) {
+                let slot = ring + Int(sequence & UInt64(ringSize - 1))
+                let timestampBytes = min(8, min(size, length - offset) - Payload.timestampOffset)
+                if slots[slot] == .outstanding || slots[slot] == .givenUp,
+                   Self.matches(sendTimes[slot], receiveBuffer + offset + Payload.timestampOffset, bytes: timestampBytes) {
+                    slots[slot] = .damaged
+                    recovered += 1
+                    let intended = schedule?.intended(connection: index, sequence: sequence) ?? sendTimes[slot]
+                    if plan.measuring(intended) { result.udp.damaged &+= 1 }
+                }
+            }
+            offset += size
+        }
+        result.record(.integrity, Self.damageDescription(length: length, size: size, recovered: recovered))
+        advanceOldest(index)
+    }
+
+    /// True when the `bytes` (0...8) little-endian bytes at `pointer` are the low bytes of `value`.
+    @inline(__always)
+    private static func matches(_ value: UInt64, _ pointer: UnsafeRawPointer, bytes: Int) -> Bool {
+        for byte in 0..<max(0, bytes) where pointer.load(fromByteOffset: byte, as: UInt8.self) != UInt8(truncatingIfNeeded: value >> UInt64(byte * 8)) {
+            return false
+        }
+        return true
+    }
+
+    static func damageDescription(length: Int, size: Int, recovered: Int) -> String {
+        let what = if length > size, length % size == 0 {
+            "a datagram of \(length) bytes joins \(length / size) answers of \(size) bytes (a peer that relays datagrams through a stream merges them)"
+        } else if length < size {
+            "a datagram of \(length) bytes is shorter than the \(size) bytes sent (truncated)"
+        } else {
+            "a datagram of \(length) bytes differs from the \(size) bytes sent"
+        }
+        return what + "; \(recovered) sequence number\(recovered == 1 ? "" : "s") recovered from it, counted damaged rather than lost"
     }
 
     /// Moves a flow's window past answered and given-up datagrams.
@@ -357,6 +444,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
     private func closeFlow(_ index: Int) {
         result.udp.jitterSum += flows[index].jitter
         result.udp.jitterSockets += flows[index].anyReceived ? 1 : 0
+        result.udp.clientRxqOverflows += flows[index].rxqDrops &- min(flows[index].rxqDropsBeforeWindow, flows[index].rxqDrops)
         epoll.remove(flows[index].fd)
         close(flows[index].fd)
         flows[index].open = false

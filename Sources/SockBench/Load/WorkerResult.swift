@@ -7,6 +7,12 @@ public struct UDPCounters: Sendable, Equatable {
     public var received: UInt64 = 0
     public var duplicated: UInt64 = 0
     public var reordered: UInt64 = 0
+    /// Sequence numbers answered by a damaged datagram (merged, truncated, garbled): integrity
+    /// errors, not losses.
+    public var damaged: UInt64 = 0
+    /// Datagrams the kernel dropped because a client socket's receive queue was full (SO_RXQ_OVFL),
+    /// from the start of the window to the last datagram each socket read.
+    public var clientRxqOverflows: UInt64 = 0
     /// RFC 3550 interarrival jitter, summed over sockets to average at the end.
     public var jitterSum: Double = 0
     public var jitterSockets: Int = 0
@@ -15,7 +21,8 @@ public struct UDPCounters: Sendable, Equatable {
 
     public init() {}
 
-    public var lost: UInt64 { sent > received ? sent - received : 0 }
+    /// Sequence numbers sent in the window and never answered, cleanly or damaged.
+    public var lost: UInt64 { sent > received &+ damaged ? sent - received - damaged : 0 }
     public var jitter: Double { jitterSockets == 0 ? 0 : jitterSum / Double(jitterSockets) }
 
     mutating func add(_ other: UDPCounters) {
@@ -23,6 +30,8 @@ public struct UDPCounters: Sendable, Equatable {
         received += other.received
         duplicated += other.duplicated
         reordered += other.reordered
+        damaged += other.damaged
+        clientRxqOverflows += other.clientRxqOverflows
         jitterSum += other.jitterSum
         jitterSockets += other.jitterSockets
         sentIncludingWarmup += other.sentIncludingWarmup

@@ -29,6 +29,33 @@ extension MarkdownReport {
         return out.joined(separator: "\n")
     }
 
+    /// Where the lost datagrams went, as far as anyone counted: dropped on purpose by the impairment
+    /// proxy, or dropped by a full receive buffer (client, server, anywhere on the host); and the
+    /// answers that came back damaged, which are integrity errors and not counted lost.
+    static func udpDropSentence(_ udp: RunResult.UDPRecord, injected: InjectedStatistics?) -> String {
+        var parts: [String] = []
+        if let injected {
+            let arrived = injected.datagramsToServer + injected.dropped
+            let share = arrived == 0 ? 0 : 100 * Double(injected.dropped) / Double(arrived)
+            parts.append("the impairment proxy dropped \(String(format: "%.2f%%", share)) of datagrams to the server on purpose "
+                + "(\(injected.dropped) over the whole run, warm-up included) and \(injected.queueDrops) in its full queue")
+        }
+        var buffers: [String] = []
+        if let client = udp.clientRxqOverflows { buffers.append("\(client) at the clients") }
+        if let server = udp.serverRxqOverflows { buffers.append("\(server) at the server") }
+        if let host = udp.hostRcvbufErrors {
+            buffers.append("\(host) host-wide (UDP RcvbufErrors of every socket on this host across the run; \(udp.hostInErrors ?? host) input errors in all)")
+        }
+        if !buffers.isEmpty { parts.append("full receive buffers dropped " + buffers.joined(separator: ", ")) }
+        let loss = udp.lossPercent.map { String(format: "%.3f%%", $0) } ?? "n/a"
+        let lost = udp.lost.map { "Loss \(loss) (\($0) of \(udp.sent) datagrams in the window)" } ?? "Loss unknown"
+        var sentence = parts.isEmpty ? lost + "; nothing counted where datagrams were dropped." : lost + ": " + parts.joined(separator: "; ") + "."
+        if let damaged = udp.damaged, damaged > 0 {
+            sentence += " \(damaged) answers arrived damaged (merged, truncated or garbled): integrity errors, not counted lost."
+        }
+        return sentence
+    }
+
     static func impairmentSection(_ impairment: ImpairmentRecord, run: RunResult) -> String {
         let settings = ImpairmentSpec.keys.compactMap { key in impairment.settings[key].map { "\(key) \($0)" } }
         var out = ["### Impairment", "", "Through the proxy at \(impairment.proxy): " + settings.joined(separator: ", ") + ".", ""]

@@ -98,6 +98,7 @@ public enum MarkdownReport {
             out.append("| \(udp.sent) | \(udp.received.map(String.init) ?? "n/a") | \(udp.lost.map(String.init) ?? "n/a") | "
                 + "\(udp.lossPercent.map { String(format: "%.3f%%", $0) } ?? "n/a") | \(udp.duplicated) | \(udp.reordered) | "
                 + "\(udp.jitterNs.map { Format.latency($0) } ?? "n/a") |")
+            out += ["", udpDropSentence(udp, injected: run.impairment?.injected)]
         }
         if let mismatches = run.protocolMismatches, !mismatches.isEmpty { out += ["", mismatchSection(mismatches, count: run.errors.protocol)] }
         if let capture = run.capture { out += ["", captureSection(capture)] }

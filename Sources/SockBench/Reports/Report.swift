@@ -206,6 +206,24 @@ public struct RunResult: Codable, Sendable {
         public var duplicated: UInt64
         public var reordered: UInt64
         public var jitterNs: Double?
+        /// Sequence numbers answered by a damaged datagram (merged, truncated, garbled): counted as
+        /// integrity errors, not in `lost`. Request-response only.
+        public var damaged: UInt64?
+        /// Datagrams dropped by a full socket receive queue, as the kernel counts them (SO_RXQ_OVFL):
+        /// the clients' sockets from the window's start (request-response only), and the reference
+        /// server's socket over the whole run, warm-up included.
+        public var clientRxqOverflows: UInt64?
+        public var serverRxqOverflows: UInt64?
+        /// The host's UDP counters across the run (IPv4 and IPv6, every socket on the host:
+        /// clients, server, proxy and bystanders): drops for a full receive buffer, and all input errors.
+        public var hostRcvbufErrors: UInt64?
+        public var hostInErrors: UInt64?
+
+        /// Records the host's counters across the run.
+        public mutating func setHost(_ delta: HostUDPStatistics?) {
+            hostRcvbufErrors = delta?.rcvbufErrors
+            hostInErrors = delta?.inErrors
+        }
     }
 
     public struct CPUUsage: Codable, Sendable {

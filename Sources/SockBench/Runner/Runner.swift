@@ -199,6 +199,7 @@ public enum Runner {
         }
 
         let usageBefore = resourceUsage()
+        let hostUDPBefore = scenario.transport == .udp ? HostUDPStatistics.read() : nil
         let load: LoadEngine.Outcome
         // Every child is watched: the server's or the proxy's death stops the load and degrades the run.
         let watch = { () -> RunControl.Reason? in
@@ -219,12 +220,14 @@ public enum Runner {
             throw RunError(.runFailed, "cannot start the load: \(error)")
         }
         let usageAfter = resourceUsage()
+        let hostUDP = hostUDPBefore.flatMap { before in HostUDPStatistics.read()?.since(before) }
         // The server stops before the capture, so its last FIN and ACK are on the wire when the capture drains.
         let proxyOutcome = proxy?.stop()
         let serverOutcome = server?.stop()
         let captureRecord = capture.finish()
 
         var run = makeResult(scenario: scenario, target: target, load: load, server: serverOutcome, configuration: configuration)
+        run.udp?.setHost(hostUDP)
         run.cpu.clientUserS = usageAfter.user - usageBefore.user
         run.cpu.clientSysS = usageAfter.system - usageBefore.system
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
@@ -355,14 +358,15 @@ public enum Runner {
             if spec.pattern == .requestResponse {
                 udp = RunResult.UDPRecord(sent: counters.sent, received: counters.received, lost: counters.lost,
                                           lossPercent: counters.sent == 0 ? 0 : 100 * Double(counters.lost) / Double(counters.sent),
-                                          duplicated: counters.duplicated, reordered: counters.reordered, jitterNs: counters.jitter)
+                                          duplicated: counters.duplicated, reordered: counters.reordered, jitterNs: counters.jitter,
+                                          damaged: counters.damaged, clientRxqOverflows: counters.clientRxqOverflows, serverRxqOverflows: stats?.rxqOverflows)
             } else {
                 // A sink answers nothing: delivery is what the server counted against everything sent.
                 let received = stats?.datagramsReceived
                 let lost = received.map { counters.sentIncludingWarmup > $0 ? counters.sentIncludingWarmup - $0 : 0 }
                 udp = RunResult.UDPRecord(sent: counters.sent, received: received, lost: lost,
                                           lossPercent: lost.map { counters.sentIncludingWarmup == 0 ? 0 : 100 * Double($0) / Double(counters.sentIncludingWarmup) },
-                                          duplicated: 0, reordered: 0, jitterNs: nil)
+                                          duplicated: 0, reordered: 0, jitterNs: nil, serverRxqOverflows: stats?.rxqOverflows)
             }
         }
         let serverOptions = configuration.map {

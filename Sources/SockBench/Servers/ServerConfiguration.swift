@@ -52,6 +52,9 @@ public struct ServerStatistics: Codable, Sendable, Equatable {
     public var datagramsReceived: UInt64 = 0
     public var datagramsSent: UInt64 = 0
     public var datagramsDropped: UInt64 = 0
+    /// UDP: datagrams the kernel dropped because the server socket's receive queue was full
+    /// (SO_RXQ_OVFL, as of the last datagram read); nil for TCP servers.
+    public var rxqOverflows: UInt64?
     /// Connections closed on arrival at the connection cap, and closed for passing the buffer cap.
     public var connectionsRefusedByCap: Int?
     public var connectionsClosedByBufferCap: Int?
@@ -69,6 +72,8 @@ public struct ServerStatistics: Codable, Sendable, Equatable {
         datagramsReceived += other.datagramsReceived
         datagramsSent += other.datagramsSent
         datagramsDropped += other.datagramsDropped
+        // UDP loops share one socket: each saw the same counter, at a different moment.
+        if let overflows = other.rxqOverflows { rxqOverflows = max(rxqOverflows ?? 0, overflows) }
         peakResidentBytes = max(peakResidentBytes ?? 0, other.peakResidentBytes ?? 0)
         effectiveOptions = effectiveOptions ?? other.effectiveOptions
     }
