@@ -171,6 +171,13 @@ struct VerdictTests {
         #expect(verdict.line.contains("3 of 4 connections were starved"), "\(verdict.line)")
         let terminal = TerminalSummary.render(outcome.report, directory: outcome.directory)
         #expect(terminal.contains("(3 starved: no exchange in the window)"), "\(terminal)")
+        // A CI gate can refuse them outright, and every error category (closed too) is a threshold field.
+        for expression in ["connections.starved == 0", "errors.closed == 0", "errors.protocol == 0"] {
+            let threshold = try Threshold.parse(expression).get()
+            let result = ThresholdResult.evaluate([threshold], runs: outcome.report.runs)
+            #expect(result.first?.measured != nil, "\(expression) is a field")
+            if expression.hasPrefix("connections") { #expect(result.first?.passed == false) }
+        }
 
         // A healthy server starves nobody, and the verdict says nothing of it.
         let healthy = try PlainEchoServer()

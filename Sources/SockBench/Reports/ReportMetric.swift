@@ -116,15 +116,17 @@ extension ReportMetric {
     ]
 
     static let errorMetrics: [ReportMetric] = {
-        let categories: [(String, @Sendable (ErrorCounts) -> UInt64)] = [
-            ("total", { $0.total }), ("refused", { $0.refused }), ("reset", { $0.reset }), ("timeout", { $0.timeout }),
-            ("integrity", { $0.integrity }), ("protocol", { $0.protocol }), ("other", { $0.other }),
-        ]
-        return categories.map { name, count in
-            ReportMetric("errors.\(name)", .count, .lower, name == "total" ? "errors of every category" : "\(name) errors") { Double(count($0.errors)) }
+        // Every category, from the one list of them, so a new category is a threshold field at once.
+        let total = ReportMetric("errors.total", .count, .lower, "errors of every category") { Double($0.errors.total) }
+        return [total] + ErrorCounts.Category.allCases.map { category in
+            ReportMetric("errors.\(category.rawValue)", .count, .lower, "\(category.rawValue) errors") { Double($0.errors[category]) }
         } + [
             ReportMetric("connections.established", .count, .higher, "connections established") { Double($0.connections.established) },
             ReportMetric("connections.failed", .count, .lower, "connections that failed") { Double($0.connections.failed) },
+            ReportMetric("connections.starved", .count, .lower, "connections that completed no exchange in the window") {
+                $0.connections.starved.map(Double.init)
+            },
+            ReportMetric("udp.damaged", .count, .lower, "UDP answers merged, truncated or garbled") { $0.udp?.damaged.map(Double.init) },
             ReportMetric("udp.loss_percent", .percent, .lower, "UDP datagrams lost, percent of sent") { $0.udp?.lossPercent },
             ReportMetric("udp.lost", .count, .lower, "UDP datagrams lost") { $0.udp?.lost.map(Double.init) },
             ReportMetric("udp.reordered", .count, .lower, "UDP datagrams out of order") { $0.udp.map { Double($0.reordered) } },
