@@ -237,12 +237,15 @@ public struct CaptureAnalyzer {
         var decoded = tcpTotals
         decoded.add(udpTotals)
         let start = firstTime ?? 0
+        // Flows are listed and counted when they carried a packet here: after the window opened, the
+        // warm-up's finished flows stay only as sequence state.
+        let seen = warmup == nil ? flows[...] : flows.filter { $0.sides.toServer.packets + $0.sides.toClient.packets > 0 }[...]
         return CaptureAnalysis(
             packets: .init(total: packetTotal, clientToServer: decoded.toServer.packets, serverToClient: decoded.toClient.packets),
             bytes: .init(total: byteTotal, clientToServer: decoded.toServer.bytes, serverToClient: decoded.toClient.bytes),
-            undecodedPackets: undecoded, flowCount: flows.count, tcp: tcp, udp: udp,
-            flows: flows.prefix(Self.listedFlowLimit).map { $0.record(since: start) },
-            flowsOmitted: max(0, flows.count - Self.listedFlowLimit))
+            undecodedPackets: undecoded, flowCount: seen.count, tcp: tcp, udp: udp,
+            flows: seen.prefix(Self.listedFlowLimit).map { $0.record(since: start) },
+            flowsOmitted: max(0, seen.count - Self.listedFlowLimit))
     }
 
     static func segmentsPerMessage(_ side: DirectionState, size: Int) -> Double {

@@ -63,6 +63,11 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
 
     public var status: Status { details.status }
 
+    /// Equal as encoded: the warm-up figures travel in `runs[].warmup`, not here.
+    public static func == (lhs: CaptureRecord, rhs: CaptureRecord) -> Bool {
+        lhs.details == rhs.details && lhs.analysis == rhs.analysis
+    }
+
     public func encode(to encoder: any Encoder) throws {
         try details.encode(to: encoder)
         try analysis?.encode(to: encoder)

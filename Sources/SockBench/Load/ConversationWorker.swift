@@ -126,7 +126,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
             try? watch(index, Epoll.readable)
         }
         let deadline = MonotonicClock.now() + min(plan.requestTimeout, 1_000_000_000)
-        while MonotonicClock.now() < deadline {
+        while MonotonicClock.now() < deadline, !plan.control.stopRequested {
             var open = 0
             for index in 0..<count where connections[index].state == .active { open += 1 }
             guard open > 0 else { return }
@@ -134,7 +134,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
                 guard connections[index].state == .active else { continue }
-                while true {
+                // At most 16 reads per event, so a server that keeps sending cannot hold the loop past its deadline.
+                for _ in 0..<16 {
                     let received = recv(connections[index].fd, buffer, Self.bufferCapacity, Int32(MSG_DONTWAIT))
                     if received > 0 { continue }
                     if received == 0 || (errno != EAGAIN && errno != EINTR) { closeConnection(index) }

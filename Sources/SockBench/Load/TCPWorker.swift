@@ -37,6 +37,8 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         var resuming = false
         /// The slot completed an exchange inside the measured window (else it is starved).
         var exchanged = false
+        /// The slot sent a message meant for the measured window (idle: a ping it is owed an answer to).
+        var sentInWindow = false
     }
 
     let plan: LoadPlan
@@ -154,8 +156,10 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         }
         intervals.closeWindow()
         let openAtEnd = result.connectionsOpen
-        countStarved()
+        countUnsentWhileDown()
         finish(events: events, capacity: capacity)
+        // After the drain: an answer it brought to a request meant for the window is an exchange.
+        countStarved()
         totalsAtEnd = result.intervalTotals
         totalsAtEnd.connectionsOpen = openAtEnd
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
@@ -171,10 +175,23 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
 
     /// Slots that never completed an exchange in the window. Idle connections without pings
     /// exchange nothing: theirs is to stay open, so a slot not open as the window closes is starved.
+    /// Slots the ramp-up never opened are not counted: the client held them back, not the server.
     private func countStarved() {
-        for index in 0..<count {
-            let held = plan.pattern == .idle && !plan.exchanges && connections[index].state == .active
-            if !(history[index].exchanged || held) { result.connectionsStarved += 1 }
+        for index in 0..<nextToOpen {
+            let starved = plan.pattern == .idle
+                ? connections[index].state != .active || (history[index].sentInWindow && !history[index].exchanged)
+                : !history[index].exchanged
+            if starved { result.connectionsStarved += 1 }
+        }
+    }
+
+    /// Open loop: slots still down as the window closed never sent what fell due since they went down.
+    private func countUnsentWhileDown() {
+        guard let schedule else { return }
+        for index in 0..<count where history[index].resuming && connections[index].state != .active {
+            result.unsentWhileDown &+= schedule.count(connection: index, sequences: history[index].scheduleBase,
+                                                      schedule.due(connection: index, at: plan.endTime),
+                                                      meantFor: plan.measureStart, plan.endTime)
         }
     }
 
@@ -186,6 +203,8 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     /// of a think time, a ramp-up open, the end of the run, or at most 10 ms (timeout scans).
     private func nextWake(_ now: UInt64) -> UInt64 {
         var wake = min(plan.endTime, now + 10_000_000)
+        // The window's opening reads TCP_INFO of the open connections: on time, not up to 10 ms late.
+        if !windowOpened, plan.measureStart > now { wake = min(wake, plan.measureStart) }
         if let schedule { wake = min(wake, schedule.nextDue) }
         if let deadline = thinking.nextDeadline { wake = min(wake, deadline) }
         if let deadline = reopening.nextDeadline { wake = min(wake, deadline) }
@@ -422,6 +441,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             ring[Int(sequence % depth)] = now
             if result.countSend(at: now, intended: schedule?.intended(connection: index, sequence: scheduled(index, sequence)), in: plan) {
                 result.messagesSent &+= 1
+                history[index].sentInWindow = true
             }
         }
         connection.pointee.sendSequence = first + UInt64(started)
@@ -636,7 +656,10 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     private func closeConnection(_ index: Int) {
         if connections[index].state == .active {
             result.connectionsOpen -= 1
-            if let info = TCPInfo.read(connections[index].fd) { result.tcpInfo.add(info) }
+            if let info = TCPInfo.read(connections[index].fd) {
+                // A connection that ended in the warm-up is the warm-up's, whole.
+                if windowOpened { result.tcpInfo.add(info) } else { result.tcpInfoClosedInWarmup.add(info) }
+            }
         }
         epoll.remove(connections[index].fd)
         close(connections[index].fd)

@@ -75,6 +75,8 @@ public struct WorkerResult: Sendable {
     /// TCP_INFO of the connections open as the measured window opened, read at that moment: what
     /// their warm-up contributed, taken off the window's retransmission count.
     public var tcpInfoAtWindowStart = TCPInfoAccumulator()
+    /// TCP_INFO of the connections that closed before the measured window opened (in no window figure).
+    public var tcpInfoClosedInWarmup = TCPInfoAccumulator()
     /// The first error of the measured window in words, for the terminal and the report.
     public var firstError: String?
     /// The first warm-up error in words (why nothing could start, when nothing did).
@@ -120,6 +122,7 @@ public struct WorkerResult: Sendable {
         connectionsStarved += other.connectionsStarved
         unsentWhileDown += other.unsentWhileDown
         tcpInfoAtWindowStart.merge(other.tcpInfoAtWindowStart)
+        tcpInfoClosedInWarmup.merge(other.tcpInfoClosedInWarmup)
         peakInFlight = max(peakInFlight, other.peakInFlight)
         connectionsEstablished += other.connectionsEstablished
         connectionsFailed += other.connectionsFailed

@@ -8,12 +8,14 @@ public struct WarmupRecord: Codable, Sendable, Equatable {
     public var events: [RunEvent]?
     /// The capture's figures up to the window's opening (absent without capture).
     public var capture: CaptureAnalysis?
-    /// TCP_INFO of the connections open as the window opened, read at that moment.
+    /// TCP_INFO of the connections open as the window opened, read at that moment, and of those
+    /// that closed before it.
     public var tcpInfo: TCPInfoAtWindowStart?
 
     public struct TCPInfoAtWindowStart: Codable, Sendable, Equatable {
         public var connections: UInt64
-        /// Segments those connections had retransmitted by then (taken off `tcp_info.total_retrans`).
+        /// Segments those connections had retransmitted by then (the open ones' are taken off
+        /// `tcp_info.total_retrans`; the closed ones never enter it).
         public var totalRetrans: UInt64
     }
 }

@@ -26,7 +26,7 @@ struct RunEnding: Sendable {
         let events = run.events ?? []
         if let interrupted = events.first(where: { $0.kind == .interrupted }) {
             self.init(status: .interrupted, reason: interrupted.message)
-        } else if run.connections.established == 0 {
+        } else if run.connections.established == 0, run.connections.failed > 0 || run.pattern != .connect {
             let why = (run.firstError ?? run.warmup?.events?.first?.message).map { ": \($0)" } ?? ""
             self.init(status: .failed, reason: "no connection to \(target) could be established (\(run.connections.failed) of \(plural(run.connections.failed, "attempt")) failed)\(why)")
         } else if let nothing = Self.noExchange(run) {
@@ -80,12 +80,13 @@ struct RunEnding: Sendable {
             attempted = "\(way) \(run.target) \(window) (sent \(Format.bytes(Double(messages.bytesSent))), received \(Format.bytes(Double(messages.bytesReceived))))"
         case (.stream, .udp):
             // A sink answers nothing: delivery is what the reference server counted, when it did.
-            if let delivered = run.udp?.received {
+            if messages.sent == 0 {
+                attempted = "no datagram was sent to \(run.target) \(window)"
+            } else if let delivered = run.udp?.received {
                 guard delivered == 0 else { return nil }
                 attempted = "the server received none of the \(plural(Int(clamping: messages.sent), "datagram")) sent \(window)"
             } else {
-                guard messages.sent == 0 else { return nil }
-                attempted = "no datagram could be sent to \(run.target) \(window)"
+                return nil
             }
         }
         let errors = run.errors.total == 0 ? "no error was seen" : "errors: \(run.errors.summary)"

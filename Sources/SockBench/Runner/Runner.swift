@@ -241,7 +241,7 @@ public enum Runner {
         var events = load.errorEvents
         switch load.stopped {
         case (.interrupted, let at)?:
-            events.append(RunEvent(atS: at, kind: .interrupted, message: "interrupted by \(options.interruption?() ?? "a signal") at \(Format.seconds(at)) into the measured window"))
+            events.append(RunEvent(atS: at, kind: .interrupted, message: "interrupted by \(options.interruption?() ?? "a signal") \(Self.moment(at))"))
         case (.serverExited, let at)?:
             let how = serverOutcome.map { ServerProcess.describeExit($0.exitStatus) } ?? "exited"
             events.append(RunEvent(atS: at, kind: .serverExited, message: "the reference server \(how) \(Self.moment(at))"))
@@ -256,11 +256,14 @@ public enum Runner {
         run.errorBudget = record
         if record.exceeded { events.append(record.event(intervals: run.intervals ?? [], runEndS: run.durationS)) }
         // Warm-up events go with the warm-up record; the run's own timeline is the measured window's.
-        let warmupEvents = events.filter { $0.atS < 0 }
-        events.removeAll { $0.atS < 0 }
+        // Errors of the warm-up go with it; an interruption or a death stays on the run's timeline
+        // whenever it happened, since it decides the run's status.
+        let warmupEvents = events.filter { $0.atS < 0 && $0.kind == .error }
+        events.removeAll { $0.atS < 0 && $0.kind == .error }
         run.events = events.isEmpty ? nil : events.sorted { $0.atS < $1.atS }
         if scenario.load.warmupNanoseconds > 0 || load.result.warmupErrors.total > 0 {
-            let atStart = load.result.tcpInfoAtWindowStart
+            var atStart = load.result.tcpInfoAtWindowStart
+            atStart.merge(load.result.tcpInfoClosedInWarmup)
             run.warmup = WarmupRecord(
                 durationS: Double(scenario.load.warmupNanoseconds) / 1e9, errors: load.result.warmupErrors,
                 events: warmupEvents.isEmpty ? nil : warmupEvents, capture: captureRecord.warmupAnalysis,
