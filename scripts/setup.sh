@@ -8,11 +8,12 @@
 #                       ip and sysctl (a port range in a test's own network namespace), and a C compiler
 #                       for the malloc-counting shim of the allocation gate
 #   chromium            with --test: renders report.html headless and checks its charts
+#   socat               with --test: a real third-party UDP relay the delivery tests load
 # Needs root (or sudo) only when something is missing; does nothing otherwise.
 # Usage: bash scripts/setup.sh [--test]
 set -euo pipefail
 packages=(libpcap-dev libpcre2-dev)
-if [ "${1:-}" = "--test" ]; then packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium); fi
+if [ "${1:-}" = "--test" ]; then packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat); fi
 
 if ! command -v dpkg-query >/dev/null; then
   # Not Debian: say what is needed and let the build find it (pkg-config libpcap).

@@ -65,10 +65,8 @@ struct UDPDeliveryTests {
 
     @Test("socat relaying through a pipe as the target: lost + damaged + received == sent")
     func socat() throws {
-        guard let socat = TestSupport.tool("socat") else {
-            print("skipped: socat is not installed (apt-get install socat)")
-            return
-        }
+        // scripts/setup.sh --test installs it; without it the test fails rather than passing silently.
+        let socat = try #require(TestSupport.tool("socat"), "socat is not installed (bash scripts/setup.sh --test)")
         // socat needs a port number up front: take a free one from the kernel.
         let probe = try Socket.open(.udp, for: SocketAddress(parsing: "127.0.0.1:0"))
         try Socket.bind(probe, to: SocketAddress(parsing: "127.0.0.1:0"))

@@ -72,14 +72,11 @@ extension ScenarioLoader {
     }
 
     /// `sizes` multiplied out in words, `more than 9223372036854775807` past Int.
+    /// `600 × 600 × … = 2.8e+19`: the sizes and their product, in a Double so it cannot overflow.
     static func product(_ sizes: [Int]) -> String {
-        var product = 1
-        for size in sizes {
-            let (next, overflow) = product.multipliedReportingOverflow(by: size)
-            if overflow { return "more than \(Int.max)" }
-            product = next
-        }
-        return "\(product)"
+        let product = sizes.reduce(1.0) { $0 * Double($1) }
+        let exact = product < 1e15 ? String(Int(product)) : String(format: "%.1e", product)
+        return sizes.map(String.init).joined(separator: " × ") + " = " + exact
     }
 
     static func checkMatrixKey(_ key: String, doc: ScenarioDocument) throws(ScenarioError) {
