@@ -55,10 +55,16 @@ struct CIGateTests {
         let worse = try TestSupport.sockbench(["check", work + "/slow", "--baseline", "main", "--junit", junit] + tolerance)
         #expect(worse.status == 2, "\(worse.stdout)\(worse.stderr)")
         let last = String(worse.stdout.split(separator: "\n").last ?? "")
-        #expect(last.hasPrefix("sockbench: FAIL (exit 2): 3 of 3 checks failed"), "\(last)")
+        // p50 (60 µs against 2 ms) and throughput (2 ms per answer) regress on any machine; p99 only
+        // when the baseline's own tail was short, which a busy machine does not promise.
+        #expect(last.hasPrefix("sockbench: FAIL (exit 2): 3 of 3 checks failed") || last.hasPrefix("sockbench: FAIL (exit 2): 2 of 3 checks failed"), "\(last)")
+        #expect(last.contains("first: latency.p50 vs main: regressed"), "\(last)")
         let document = try XMLDocument(contentsOf: URL(fileURLWithPath: junit))
-        #expect(document.rootElement()?.attribute(forName: "failures")?.stringValue == "3")
+        let failures = Int(document.rootElement()?.attribute(forName: "failures")?.stringValue ?? "") ?? 0
+        #expect(failures >= 2 && failures <= 3)
         #expect(try document.nodes(forXPath: "//testcase").count == 3)
+        let failed = try document.nodes(forXPath: "//testcase[failure]/@name").compactMap(\.stringValue)
+        #expect(failed.contains { $0.contains("latency.p50") } && failed.contains { $0.contains("throughput") }, "\(failed)")
 
         // The slow run as the baseline: the fast one is better, which never fails.
         let better = try TestSupport.sockbench(["check", work + "/same", "--baseline", work + "/slow/report.json"] + tolerance)
