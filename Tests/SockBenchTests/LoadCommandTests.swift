@@ -22,7 +22,13 @@ struct LoadCommandTests {
         #expect(run["latency_uncorrected_ns"] is [String: Any])
         let schedule = try #require(run["schedule"] as? [String: Any])
         #expect(schedule["requested_per_second"] as? Double == 20000)
-        #expect(abs((schedule["achieved_per_second"] as? Double ?? 0) - 20000) < 400)
+        // Never above the schedule; below it only as far as the report owns up to (a busy machine may
+        // fall behind 20,000/s: then the unsent sends say by how much, and behind_schedule says so past 1%).
+        let achieved = schedule["achieved_per_second"] as? Double ?? 0
+        let scheduled = schedule["scheduled"] as? Double ?? 0, sent = schedule["sent"] as? Double ?? 0, unsent = schedule["unsent"] as? Double ?? -1
+        #expect(achieved <= 20000 * 1.01 && achieved > 10000, "achieved \(achieved)/s")
+        #expect(unsent == max(0, scheduled - sent))
+        if sent < 0.99 * scheduled { #expect(schedule["behind_schedule"] as? Bool == true) }
         let intervals = try #require(run["intervals"] as? [[String: Any]])
         #expect(intervals.count == 2)
         #expect(intervals.allSatisfy { ($0["latency_uncorrected_ns"] as? [String: Any])?["p99"] != nil })
