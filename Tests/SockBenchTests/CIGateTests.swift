@@ -33,7 +33,7 @@ struct CIGateTests {
         let scenario = try Self.scenarioFile(Self.gate, in: work)
         let fast = try PlainEchoServer()
         defer { fast.stop() }
-        let slow = try PlainEchoServer(delayMicroseconds: 2_000)
+        let slow = try PlainEchoServer(delayMicroseconds: 10_000)
         defer { slow.stop() }
 
         #expect(try Self.runGate(scenario, server: fast, out: work + "/base").status == 0)
@@ -43,8 +43,9 @@ struct CIGateTests {
         let baseline = try String(contentsOfFile: work + "/baselines/main.json", encoding: .utf8)
         #expect(baseline.contains("\"schema\" : \"sockbench/baseline/v1\""))
 
-        // Wide tolerances: the same code measured seconds apart on a shared VM must pass; 2 ms per answer must not.
-        let tolerance = ["--tolerance", "p50=+100%,p99=+300%,throughput=-50%", "--baseline-dir", work + "/baselines"]
+        // Wide tolerances: the same code measured seconds apart on a shared VM, even with both cores
+        // busy, must pass; 10 ms per answer (some 50 times the median on loopback) must not.
+        let tolerance = ["--tolerance", "p50=+500%,p99=+1000%,throughput=-80%", "--baseline-dir", work + "/baselines"]
         #expect(try Self.runGate(scenario, server: fast, out: work + "/same").status == 0)
         let same = try TestSupport.sockbench(["check", work + "/same", "--baseline", "main"] + tolerance)
         #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
@@ -55,7 +56,7 @@ struct CIGateTests {
         let worse = try TestSupport.sockbench(["check", work + "/slow", "--baseline", "main", "--junit", junit] + tolerance)
         #expect(worse.status == 2, "\(worse.stdout)\(worse.stderr)")
         let last = String(worse.stdout.split(separator: "\n").last ?? "")
-        // p50 (60 µs against 2 ms) and throughput (2 ms per answer) regress on any machine; p99 only
+        // p50 (60 µs against 10 ms) and throughput (10 ms per answer) regress on any machine; p99 only
         // when the baseline's own tail was short, which a busy machine does not promise.
         #expect(last.hasPrefix("sockbench: FAIL (exit 2): 3 of 3 checks failed") || last.hasPrefix("sockbench: FAIL (exit 2): 2 of 3 checks failed"), "\(last)")
         #expect(last.contains("first: latency.p50 vs main: regressed"), "\(last)")

@@ -104,15 +104,8 @@ struct FaultTests {
 
     @Test("the reference server killed mid-run: exit 3, a complete report marked degraded, the death on the timeline")
     func serverKilled() throws {
-        let directory = TestSupport.temporaryDirectory()
-        let scenario = try CIGateTests.scenarioFile(Self.longRun, in: directory)
-        let out = directory + "/out"
-        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
-        var server: pid_t = 0
-        #expect(TestSupport.eventually(timeout: 10) {
-            server = command.children.first ?? 0
-            return server != 0
-        })
+        let (command, out, children) = try RunningCommand.run(Self.longRun)
+        let server = children.first ?? 0
         usleep(1_000_000) // a second of load, then the server dies
         kill(server, SIGKILL)
         let status = command.wait(timeout: 30)
@@ -135,16 +128,7 @@ struct FaultTests {
 
     /// `sockbench run` of a 30 s load in the background, once its reference server is up.
     static func startThirtySecondRun(_ name: String = #function) throws -> (RunningCommand, out: String, children: [pid_t]) {
-        let directory = TestSupport.temporaryDirectory(name)
-        let scenario = try CIGateTests.scenarioFile(longRun.replacingOccurrences(of: "duration: 4s", with: "duration: 30s"), in: directory)
-        let out = directory + "/out"
-        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
-        var children: [pid_t] = []
-        #expect(TestSupport.eventually(timeout: 10) {
-            children = command.children
-            return !children.isEmpty
-        })
-        return (command, out, children)
+        try RunningCommand.run(longRun.replacingOccurrences(of: "duration: 4s", with: "duration: 30s"), name: name)
     }
 
     @Test("SIGINT mid-run: the load stops within a second, a partial report marked interrupted, exit 130, nothing left behind")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 @testable import SockBench
 
 /// Helpers shared by the integration tests: the built `sockbench` binary, temporary folders,
@@ -182,6 +183,21 @@ final class RunningCommand {
 
     /// The processes whose parent is this one (its reference servers), from /proc.
     var children: [pid_t] { TestSupport.children(of: pid) }
+
+    /// `sockbench run` of `yaml` in the background without capture, once its first child (the
+    /// reference server) is up: the command, its `--out` folder and the children then.
+    static func run(_ yaml: String, name: String = #function) throws -> (command: RunningCommand, out: String, children: [pid_t]) {
+        let directory = TestSupport.temporaryDirectory(name)
+        let scenario = try CIGateTests.scenarioFile(yaml, in: directory)
+        let out = directory + "/out"
+        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
+        var children: [pid_t] = []
+        #expect(TestSupport.eventually(timeout: 10) {
+            children = command.children
+            return !children.isEmpty
+        })
+        return (command, out, children)
+    }
 }
 
 extension TestSupport {

@@ -321,17 +321,13 @@ struct LifecycleTests {
 
     @Test("SIGINT while every worker matches a catastrophic pattern (^(a+)+$ on 41 bytes): exit 130 within a second")
     func interruptWhileMatching() throws {
-        let directory = TestSupport.temporaryDirectory()
-        let scenario = try CIGateTests.scenarioFile("""
+        let (command, out, _) = try RunningCommand.run("""
         name: backtracking
         server: {kind: tcp-echo, greeting: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}
         load: {pattern: conversation, connections: 4, threads: 2, warmup: 0s, duration: 30s, reconnect_delay: 1ms, error_budget: 100%}
         conversation:
           - expect_regex: "^(a+)+$"
-        """, in: directory)
-        let out = directory + "/out"
-        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
-        #expect(TestSupport.eventually(timeout: 10) { !command.children.isEmpty })
+        """)
         usleep(1_000_000)
         let signalled = Date()
         kill(command.pid, SIGINT)
@@ -348,15 +344,13 @@ struct LifecycleTests {
 
     @Test("the impairment proxy killed mid-run: exit 3, degraded, the death on the timeline")
     func proxyKilled() throws {
-        let directory = TestSupport.temporaryDirectory()
-        let scenario = try CIGateTests.scenarioFile("""
+        let (command, out, _) = try RunningCommand.run("""
         name: proxy-dies
         server: {kind: tcp-echo}
         load: {connections: 2, duration: 4s, warmup: 0s, reconnect_delay: 50ms}
         impair: {delay: 1ms}
-        """, in: directory)
-        let out = directory + "/out"
-        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
+        """)
+        // The server starts first, the proxy in front of it after.
         var proxy: pid_t = 0
         #expect(TestSupport.eventually(timeout: 10) {
             proxy = command.children.first { pid in
@@ -378,15 +372,11 @@ struct LifecycleTests {
 
     @Test("SIGINT during the warm-up: interrupted (exit 130), not failed for an empty window")
     func interruptedInWarmup() throws {
-        let directory = TestSupport.temporaryDirectory()
-        let scenario = try CIGateTests.scenarioFile("""
+        let (command, out, _) = try RunningCommand.run("""
         name: stopped-early
         server: {kind: tcp-echo}
         load: {connections: 2, warmup: 20s, duration: 5s}
-        """, in: directory)
-        let out = directory + "/out"
-        let command = try RunningCommand(["run", scenario, "--out", out, "--no-capture"], in: directory)
-        #expect(TestSupport.eventually(timeout: 10) { !command.children.isEmpty })
+        """)
         usleep(500_000)
         kill(command.pid, SIGINT)
         let status = command.wait(timeout: 10)
