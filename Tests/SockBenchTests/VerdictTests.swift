@@ -246,7 +246,8 @@ struct LifecycleTests {
         let sentInWindow = Double(run.messages.bytesSent) / Double(run.messageSizeBytes) / run.durationS
         #expect(sentInWindow <= schedule.requestedPerSecond * 1.01, "\(sentInWindow)/s left against \(schedule.requestedPerSecond)/s requested")
         #expect((schedule.unsentWhileDown ?? 0) > 0, "sends due while a connection was down are unsent: \(schedule)")
-        #expect(schedule.unsentWhileDown ?? 0 <= schedule.unsent)
+        // `unsent` comes from the rounded rate × window, the part while down from exact intended times: a send per connection apart at most.
+        #expect(schedule.unsentWhileDown ?? 0 <= schedule.unsent + 4, "\(schedule.unsentWhileDown ?? 0) unsent while down of \(schedule.unsent)")
     }
 
     @Test("conversations: a reset connect is retried per the reconnect policy and conversations go on")
