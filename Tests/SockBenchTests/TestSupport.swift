@@ -184,6 +184,16 @@ final class RunningCommand {
     /// The processes whose parent is this one (its reference servers), from /proc.
     var children: [pid_t] { TestSupport.children(of: pid) }
 
+    /// The child whose command line holds `word` (`proxy` for the impairment proxy), once it runs.
+    func child(running word: String, timeout: TimeInterval = 10) -> pid_t? {
+        var found: pid_t?
+        _ = TestSupport.eventually(timeout: timeout) {
+            found = children.first { ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").contains(word) }
+            return found != nil
+        }
+        return found
+    }
+
     /// `sockbench run` of `yaml` in the background without capture, once its first child (the
     /// reference server) is up: the command, its `--out` folder and the children then.
     static func run(_ yaml: String, name: String = #function) throws -> (command: RunningCommand, out: String, children: [pid_t]) {

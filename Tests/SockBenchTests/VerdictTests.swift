@@ -352,13 +352,7 @@ struct LifecycleTests {
         impair: {delay: 1ms}
         """)
         // The server starts first, the proxy in front of it after.
-        var proxy: pid_t = 0
-        #expect(TestSupport.eventually(timeout: 10) {
-            proxy = command.children.first { pid in
-                ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("proxy")
-            } ?? 0
-            return proxy != 0
-        })
+        let proxy = try #require(command.child(running: "proxy"))
         usleep(1_000_000)
         kill(proxy, SIGKILL)
         let status = command.wait(timeout: 30)

@@ -86,11 +86,8 @@ public final class CaptureSession: @unchecked Sendable {
     /// Splits the capture's figures at `monotonic` (CLOCK_MONOTONIC ns, the load's clock): packets
     /// stamped earlier count as warm-up (`CaptureRecord.warmupAnalysis`), later ones as the window.
     public func setWindowStart(monotonic: UInt64) {
-        var realtime = timespec(), now = timespec()
-        clock_gettime(CLOCK_REALTIME, &realtime)
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let realtimeNow = UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec)
-        let monotonicNow = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let realtimeNow = MonotonicClock.wallClock()
+        let monotonicNow = MonotonicClock.now()
         let start = monotonic >= monotonicNow ? realtimeNow + (monotonic - monotonicNow) : realtimeNow - min(realtimeNow, monotonicNow - monotonic)
         windowStart.store(start, ordering: .relaxed)
     }
@@ -126,9 +123,7 @@ public final class CaptureSession: @unchecked Sendable {
         }
         if let failure { details.reason = [details.reason, failure.message].compactMap { $0 }.joined(separator: "; ") }
         // A window that opened with no packet after it still splits: everything seen was warm-up.
-        var realtime = timespec()
-        clock_gettime(CLOCK_REALTIME, &realtime)
-        if windowStart.load(ordering: .relaxed) <= UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec) {
+        if windowStart.load(ordering: .relaxed) <= MonotonicClock.wallClock() {
             analyzer.pointee.openWindow()
         }
         var record = CaptureRecord(details: details, analysis: analyzer.pointee.finish())
