@@ -50,6 +50,13 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not capture packets (the scenario's capture section is ignored).")
     var noCapture = false
 
+    @Option(name: .customLong("capture"), help: ArgumentHelp("""
+        What to capture, replacing capture.mode: 'windows' (the default: the whole warm-up, then 200 ms \
+        every 2 s of the measured window, so capture costs the figures little and the run measures what \
+        it costs) or 'full' (every packet of every connection).
+        """, valueName: "mode"))
+    var captureMode: CaptureSpec.Mode?
+
     @Flag(name: .long, help: "Print nothing but errors (and the verdict when it is not a pass).")
     var quiet = false
 
@@ -66,7 +73,9 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CommandFailure.badInput(error.description)
         }
+        if noCapture, captureMode != nil { throw CommandFailure.badInput("--capture and --no-capture contradict each other: choose one") }
         var options = Runner.Options(outputDirectory: out, capture: !noCapture, executable: Self.executablePath())
+        options.captureMode = captureMode
         Interruption.install()
         options.interruption = { Interruption.signalName }
         if let target {
@@ -135,3 +144,5 @@ struct RunCommand: ParsableCommand {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
+
+extension CaptureSpec.Mode: ExpressibleByArgument {}

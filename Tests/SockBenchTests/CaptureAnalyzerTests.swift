@@ -135,10 +135,13 @@ struct CaptureAnalyzerTests {
 
     @Test("sequence numbers compare across the 2^32 wrap")
     func sequenceWrap() {
-        var side = DirectionState()
-        #expect(side.advance(sequence: UInt32.max - 10, length: 20) == .inOrder)
-        #expect(side.advance(sequence: 9, length: 10) == .inOrder)
-        #expect(side.advance(sequence: UInt32.max - 10, length: 20) == .retransmission)
+        var connection = TCPConnectionAnalysis()
+        func send(_ sequence: UInt32, _ length: UInt32, at time: UInt64) -> SegmentAnalysis {
+            connection.analyze(sequence: sequence, acknowledgment: 0, length: length, flags: Self.ack, window: 100, time: time, fromClient: true)
+        }
+        #expect(send(UInt32.max - 10, 20, at: 1).isDisjoint(with: [.anyRetransmission, .outOfOrder]))
+        #expect(send(9, 10, at: 2).isDisjoint(with: [.anyRetransmission, .outOfOrder]))
+        #expect(send(UInt32.max - 10, 20, at: 1_000 * Self.ms) == .retransmission)
         #expect(sequenceLess(UInt32.max, 1) && !sequenceLess(1, UInt32.max))
     }
 }

@@ -167,9 +167,9 @@ struct FileSafetyTests {
         let victim = work + "/victim"
         let links = try Self.plantOldNames(in: folder, victim: victim, names: ["capture.pcap"])
         let capture = try PacketCapture.file(path: source, filter: nil)
-        try capture.startFile(path: folder + "/capture.pcap", maximumBytes: 1 << 20)
-        try capture.run { _ in 0 }
-        _ = try capture.finishFile()
+        let writer = try PcapFileWriter.create(path: folder + "/capture.pcap", snaplen: 65535, linkType: capture.linkType, maximumBytes: 1 << 20)
+        try capture.run(writer: writer) { _ in 0 }
+        try writer.finish()
         Self.expectUntouched(victim: victim, links: links)
         let attributes = try FileManager.default.attributesOfItem(atPath: folder + "/capture.pcap")
         #expect(attributes[.type] as? FileAttributeType == .typeRegular)
@@ -182,9 +182,9 @@ struct FileSafetyTests {
             return
         }
         let again = try PacketCapture.file(path: source, filter: nil)
-        try again.startFile(path: device, maximumBytes: 1 << 20)
-        try again.run { _ in 0 }
-        _ = try again.finishFile()
+        let deviceWriter = try PcapFileWriter.create(path: device, snaplen: 65535, linkType: again.linkType, maximumBytes: 1 << 20)
+        try again.run(writer: deviceWriter) { _ in 0 }
+        try deviceWriter.finish()
         #expect(Self.fileType(device) == S_IFCHR, "the device was replaced")
         let planted = Set(links.map { String($0.split(separator: "/").last!) })
         #expect(Set(Self.leftovers(in: folder)) == planted, "a temporary file was left")

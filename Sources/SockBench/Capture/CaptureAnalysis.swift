@@ -8,7 +8,8 @@ public struct CaptureAnalysis: Codable, Sendable, Equatable {
     public var bytes: Counts
     /// Frames that were not TCP or UDP over IP, or too short to read.
     public var undecodedPackets: UInt64
-    /// TCP connections and UDP socket pairs seen.
+    /// TCP connections and UDP socket pairs seen. A 4-tuple used again by a new connection (a SYN
+    /// with another initial sequence number) counts again, as tshark's `tcp.stream` does.
     public var flowCount: Int
     public var tcp: TCPFigures?
     public var udp: UDPFigures?
@@ -59,11 +60,19 @@ public struct TCPFigures: Codable, Sendable, Equatable {
     public var handshakeRttNs: LatencySummary
     /// SYN to SYN-ACK (the server's share of the handshake).
     public var synToSynAckNs: LatencySummary
-    /// Segments that resent bytes already seen on the wire.
+    /// Segments that resent bytes already seen on the wire: what `tcp.analysis.retransmission`
+    /// matches in tshark 4.0 (plain, fast and spurious retransmissions), by the same rules.
     public var retransmissions: UInt64
-    /// Segments that filled a gap in the sequence space after later bytes had been seen.
+    /// Of those, resent within 20 ms of two or more duplicate ACKs asking for them (`tcp.analysis.fast_retransmission`).
+    public var fastRetransmissions: UInt64?
+    /// Of those, resending bytes the other side had already acknowledged (`tcp.analysis.spurious_retransmission`).
+    public var spuriousRetransmissions: UInt64?
+    /// ACKs repeating the previous one with no data and the same window (`tcp.analysis.duplicate_ack`).
+    public var duplicateAcks: UInt64?
+    /// Segments below the highest sequence number that arrived within the connection's first RTT
+    /// (3 ms without one) of it: reordered rather than resent (`tcp.analysis.out_of_order`).
     public var outOfOrder: UInt64
-    /// Segments advertising a zero receive window.
+    /// Segments advertising a zero receive window, SYN, FIN and RST excepted (`tcp.analysis.zero_window`).
     public var zeroWindow: UInt64
     public var keepalive: Keepalive
     /// From a data segment to the first segment of the other side acknowledging it

@@ -54,6 +54,15 @@ public struct CaptureAnalyzer {
         consume(frame.bytes, originalLength: frame.originalLength, time: frame.timestampNanoseconds)
     }
 
+    /// How many bytes of a frame the capture file keeps: the headers up to the end of the TCP or
+    /// UDP header (64 bytes of a frame that does not decode), or every captured byte with payload.
+    @inline(__always)
+    static func storedLength(_ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: Int32, storesPayload: Bool) -> Int {
+        if storesPayload { return bytes.count }
+        guard let packet = PacketDecoder.decode(bytes, originalLength: originalLength, linkType: linkType) else { return min(bytes.count, 64) }
+        return packet.headerEnd
+    }
+
     @discardableResult
     public mutating func consume(_ bytes: UnsafeRawBufferPointer, originalLength: Int, time: UInt64) -> Int {
         packetTotal += 1
@@ -64,13 +73,16 @@ public struct CaptureAnalyzer {
             return storesPayload ? bytes.count : min(bytes.count, 64)
         }
         let key = FlowKey(packet)
-        let index: Int
+        var index: Int
         if let known = flowIndex[key] {
             index = known
+            // A SYN with another initial sequence number on a known 4-tuple is a new connection (the port was reused).
+            if packet.transport == .tcp, packet.flags & (DecodedPacket.syn | DecodedPacket.ack) == DecodedPacket.syn,
+               flows[index].sequence.isNewConnection(synSequence: packet.sequence, fromClient: flows[index].isFromClient(packet)) {
+                index = startFlow(key, packet, time: time)
+            }
         } else {
-            index = flows.count
-            flowIndex[key] = index
-            flows.append(FlowState(first: packet, serverPort: configuration.serverPort, time: time))
+            index = startFlow(key, packet, time: time)
         }
         var flow = flows[index]
         let fromClient = flow.isFromClient(packet)
@@ -91,10 +103,29 @@ public struct CaptureAnalyzer {
         return storesPayload ? bytes.count : packet.headerEnd
     }
 
+    /// A new flow, which from now on receives the 4-tuple's packets.
+    private mutating func startFlow(_ key: FlowKey, _ packet: DecodedPacket, time: UInt64) -> Int {
+        let index = flows.count
+        flowIndex[key] = index
+        flows.append(FlowState(first: packet, serverPort: configuration.serverPort, time: time))
+        return index
+    }
+
     private mutating func tcp(_ packet: DecodedPacket, time: UInt64, flow: inout FlowState,
                               sender: inout DirectionState, receiver: inout DirectionState, fromClient: Bool) {
         let syn = packet.has(DecodedPacket.syn), fin = packet.has(DecodedPacket.fin)
         let rst = packet.has(DecodedPacket.rst), ack = packet.has(DecodedPacket.ack)
+        let analysis = flow.sequence.analyze(sequence: packet.sequence, acknowledgment: packet.acknowledgment,
+                                             length: UInt32(truncatingIfNeeded: packet.payloadLength), flags: packet.flags,
+                                             window: packet.window, time: time, fromClient: fromClient)
+        if analysis.contains(.zeroWindow) { flow.zeroWindow += 1 }
+        if !analysis.isDisjoint(with: .anyRetransmission) {
+            flow.retransmissions += 1
+            if analysis.contains(.fastRetransmission) { flow.fastRetransmissions += 1 }
+            if analysis.contains(.spuriousRetransmission) { flow.spuriousRetransmissions += 1 }
+        }
+        if analysis.contains(.outOfOrder) { flow.outOfOrder += 1 }
+        if analysis.contains(.duplicateAck) { flow.duplicateAcks += 1 }
 
         // The other side's data this segment acknowledges.
         if ack, receiver.awaitingAck, !sequenceLess(packet.acknowledgment, receiver.lastDataEnd) {
@@ -102,13 +133,12 @@ public struct CaptureAnalyzer {
             // Listed by the direction of the data, which the receiver sent.
             dataToAck.record(time &- receiver.lastDataTime, fromClient: !fromClient)
         }
-        if packet.window == 0, !syn, !rst { flow.zeroWindow += 1 }
         if rst {
             flow.rst += 1
             flow.lastActivity = time
             return
         }
-        if sender.isKeepaliveProbe(packet) {
+        if analysis.contains(.keepAlive) {
             flow.keepaliveProbes += 1
             if let previous = sender.lastProbeTime {
                 keepaliveInterval.record(time &- previous)
@@ -129,27 +159,12 @@ public struct CaptureAnalyzer {
                 handshake.record(rtt)
             }
         }
-        let occupied = UInt32(packet.payloadLength) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
-        guard occupied > 0 else {
-            // A capture that starts mid-connection learns where the sequence space stands from an ACK.
-            if !sender.hasSequence {
-                sender.hasSequence = true
-                sender.nextSequence = packet.sequence
-            }
-            return
-        }
-        let order = sender.advance(sequence: packet.sequence, length: occupied)
-        switch order {
-        case .retransmission: flow.retransmissions += 1
-        case .outOfOrder: flow.outOfOrder += 1
-        case .inOrder: break
-        }
         guard packet.payloadLength > 0 else { return }
         sender.dataSegments += 1
         sender.payloadBytes += UInt64(packet.payloadLength)
         sender.lastProbeTime = nil
         payloadSize.record(UInt64(packet.payloadLength), fromClient: fromClient)
-        if order == .inOrder {
+        if analysis.isDisjoint(with: [.anyRetransmission, .outOfOrder]) {
             sender.lastDataTime = time
             sender.lastDataEnd = packet.sequence &+ UInt32(packet.payloadLength)
             sender.awaitingAck = true
@@ -171,11 +186,10 @@ public struct CaptureAnalyzer {
     // MARK: Warm-up
 
     /// The measured window opens: what was counted so far becomes `warmup`, and every count starts
-    /// again from zero, while each flow keeps where its sequence space stands (so the window's
-    /// first segments are judged against what the warm-up sent, not taken as retransmissions).
-    /// Connection setup (SYN, SYN-ACK, handshakes and their RTT) is measured apart from the window,
-    /// as connect latency is: those figures keep every handshake the capture saw, since long-lived
-    /// connections open in the warm-up.
+    /// again from zero, SYNs, FINs and handshakes included (figures are split by packet timestamp),
+    /// while each connection keeps its sequence analysis (so the window's first segments are judged
+    /// against what the warm-up sent, not taken as retransmissions) and its handshake times (a
+    /// handshake completed in the warm-up is not counted again).
     public mutating func openWindow() {
         guard warmup == nil else { return }
         warmup = finish()
@@ -186,6 +200,8 @@ public struct CaptureAnalyzer {
         dataToAck = Sides(LatencyHistogram())
         keepaliveInterval = LatencyHistogram()
         keepaliveIdle = LatencyHistogram()
+        handshake = LatencyHistogram()
+        synToSynAck = LatencyHistogram()
         for index in flows.indices { flows[index].resetCounts() }
     }
 
@@ -193,9 +209,11 @@ public struct CaptureAnalyzer {
 
     /// The figures so far (read once, after the last packet).
     public func finish() -> CaptureAnalysis {
+        let flows = orientedByPeers()
         var tcpFlows = 0, udpFlows = 0
         var syn: UInt64 = 0, synAck: UInt64 = 0, fin: UInt64 = 0, rst: UInt64 = 0
-        var retransmissions: UInt64 = 0, outOfOrder: UInt64 = 0, zeroWindow: UInt64 = 0, probes: UInt64 = 0
+        var retransmissions: UInt64 = 0, fast: UInt64 = 0, spurious: UInt64 = 0, duplicateAcks: UInt64 = 0
+        var outOfOrder: UInt64 = 0, zeroWindow: UInt64 = 0, probes: UInt64 = 0
         var tcpTotals = Sides(DirectionState()), udpTotals = Sides(DirectionState())
         for flow in flows {
             if flow.transport == .tcp {
@@ -206,6 +224,9 @@ public struct CaptureAnalyzer {
                 fin += flow.fin
                 rst += flow.rst
                 retransmissions += flow.retransmissions
+                fast += flow.fastRetransmissions
+                spurious += flow.spuriousRetransmissions
+                duplicateAcks += flow.duplicateAcks
                 outOfOrder += flow.outOfOrder
                 zeroWindow += flow.zeroWindow
                 probes += flow.keepaliveProbes
@@ -227,7 +248,8 @@ public struct CaptureAnalyzer {
                 messageSizeBytes: sizes, segmentsPerMessage: perMessage,
                 syn: syn, synAck: synAck, fin: fin, rst: rst, handshakes: handshake.count,
                 handshakeRttNs: handshake.summary, synToSynAckNs: synToSynAck.summary,
-                retransmissions: retransmissions, outOfOrder: outOfOrder, zeroWindow: zeroWindow,
+                retransmissions: retransmissions, fastRetransmissions: fast, spuriousRetransmissions: spurious,
+                duplicateAcks: duplicateAcks, outOfOrder: outOfOrder, zeroWindow: zeroWindow,
                 keepalive: .init(probes: probes, intervalNs: keepaliveInterval.summary, idleBeforeFirstProbeNs: keepaliveIdle.summary),
                 dataToAckDelayNs: dataToAck.summaries)
         }
@@ -246,6 +268,25 @@ public struct CaptureAnalyzer {
             undecodedPackets: undecoded, flowCount: seen.count, tcp: tcp, udp: udp,
             flows: seen.prefix(Self.listedFlowLimit).map { $0.record(since: start) },
             flowsOmitted: max(0, seen.count - Self.listedFlowLimit))
+    }
+
+    /// Without a server port, a UDP flow's server is the end that more flows talk to (a server
+    /// answering many clients), else the one that received the first datagram: a reference server on
+    /// an ephemeral port is not mistaken for a client because its port is higher.
+    func orientedByPeers() -> [FlowState] {
+        guard configuration.serverPort == nil,
+              flows.contains(where: { $0.transport == .udp && $0.orientation == .firstPacket }) else { return flows }
+        var peers: [FlowEndpoint: Int] = [:]
+        for flow in flows where flow.transport == .udp {
+            peers[FlowEndpoint(address: flow.client, port: flow.clientPort), default: 0] += 1
+            peers[FlowEndpoint(address: flow.server, port: flow.serverPort), default: 0] += 1
+        }
+        return flows.map { flow in
+            guard flow.transport == .udp, flow.orientation == .firstPacket,
+                  peers[FlowEndpoint(address: flow.client, port: flow.clientPort), default: 0]
+                    > peers[FlowEndpoint(address: flow.server, port: flow.serverPort), default: 0] else { return flow }
+            return flow.reversed()
+        }
     }
 
     static func segmentsPerMessage(_ side: DirectionState, size: Int) -> Double {

@@ -22,12 +22,23 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
         public var snaplen: Int?
         /// False: the file holds headers only (payload bytes cut off after the TCP/UDP header).
         public var payloadStored: Bool?
-        /// Frames stored in the file; fewer than `packets.total` when `file_truncated`.
+        /// Frames stored in the file.
         public var packetsWritten: UInt64?
-        /// The file reached `capture.max_file_size`; the analysis still covers every packet.
+        /// The file reached `capture.max_file_size`: the analysis covers the packets it holds.
         public var fileTruncated: Bool?
+        /// Frames captured after the file reached its maximum size, neither stored nor analysed.
+        public var packetsNotStored: UInt64?
         /// Packets the kernel dropped because the capture buffer was full (`ps_drop`).
         public var kernelDropped: UInt64?
+        /// `windows` (the warm-up whole and windows of the measured window) or `full` (every packet).
+        public var mode: String?
+        /// The stretches of the measured window a capture socket was attached, in seconds from its
+        /// start (the first starts at 0 when the warm-up's capture ran on into the window, as in full mode).
+        public var windows: [CaptureWindow]?
+        /// The warm-up was captured whole (its figures are in `runs[].warmup.capture`).
+        public var warmupCaptured: Bool?
+        /// What capturing cost the load in this run, measured inside the run.
+        public var observerEffect: ObserverEffect?
 
         public init(status: Status, reason: String? = nil, file: String? = nil, interface: String? = nil, filter: String? = nil,
                     snaplen: Int? = nil, payloadStored: Bool? = nil, packetsWritten: UInt64? = nil, fileTruncated: Bool? = nil,
@@ -43,6 +54,12 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
             self.fileTruncated = fileTruncated
             self.kernelDropped = kernelDropped
         }
+    }
+
+    /// One stretch with a capture socket attached.
+    public struct CaptureWindow: Codable, Sendable, Equatable {
+        public var startS: Double
+        public var endS: Double
     }
 
     public var details: Details
@@ -75,6 +92,7 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         details = try Details(from: decoder)
-        analysis = details.status == .captured ? try CaptureAnalysis(from: decoder) : nil
+        // A captured run whose file could not be analysed has details and no figures.
+        analysis = details.status == .captured ? try? CaptureAnalysis(from: decoder) : nil
     }
 }

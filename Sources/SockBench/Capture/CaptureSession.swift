@@ -2,132 +2,248 @@ import Synchronization
 import CSockBenchLinux
 import Glibc
 
-/// A run's live capture: opened before the first connection, read on its own thread, which
-/// writes `capture.pcap` and streams every packet through the analysis, and stopped after the
-/// last packet of the run has been taken from the kernel.
+/// A run's live capture: opened before the first connection, read on its own thread, which only
+/// copies packets into `capture.pcap`; the analysis reads the file after the run, so none of its
+/// work competes with the load inside the measured window.
+///
+/// In windows mode (the default) the capture socket is attached for the whole warm-up, detached
+/// when the measured window opens, and attached again for short windows inside it (a detached
+/// socket costs the load nothing, an attached one costs every packet a filter run and a copy);
+/// `gate` tells the load's workers which stretches were captured, so the run measures its own
+/// observer effect. Full mode keeps one socket attached from first packet to last.
 public final class CaptureSession: @unchecked Sendable {
     public struct Settings: Sendable {
         public var spec: CaptureSpec
         public var interface: String
         /// A BPF filter on the run's own ports.
         public var filter: String
-        /// Where the pcap goes; nil analyses without writing a file.
-        public var filePath: String?
+        /// Where the pcap goes (the analysis reads it back after the run).
+        public var filePath: String
         public var analysis: CaptureAnalyzer.Configuration
+        /// The measured window's planned length, over which windows mode spreads its windows.
+        public var measuredDuration: UInt64
 
-        public init(spec: CaptureSpec, interface: String, filter: String, filePath: String?, analysis: CaptureAnalyzer.Configuration) {
+        public init(spec: CaptureSpec, interface: String, filter: String, filePath: String, analysis: CaptureAnalyzer.Configuration,
+                    measuredDuration: UInt64) {
             self.spec = spec
             self.interface = interface
             self.filter = filter
             self.filePath = filePath
             self.analysis = analysis
+            self.measuredDuration = measuredDuration
         }
     }
 
+    /// Open while a capture socket is attached; the load engine reads it (`LoadEngine.run(captureGate:)`).
+    public let gate = CaptureGate()
     private let settings: Settings
-    private let capture: PacketCapture
-    /// Owned by the capture thread until `stop` has joined it.
-    private let analyzer: UnsafeMutablePointer<CaptureAnalyzer>
+    private let writer: PcapFileWriter
+    private let linkType: Int32
+    /// The handle the thread reads now, so `stop` can end its loop.
+    private let current: Mutex<PacketCapture?>
+    private let stopping = Atomic<Bool>(false)
+    /// Wakes the thread while it waits for the next window.
+    private let wakeUp: WakeUp
+    /// When the measured window opens, on the load's clock (CLOCK_MONOTONIC ns) and as a packet
+    /// timestamp (ns since the epoch). UInt64.max until the load says.
+    private let windowStartMonotonic = Atomic<UInt64>(.max)
+    private let windowStartRealtime = Atomic<UInt64>(.max)
     private var thread: JoinableThread?
+    // Written by the capture thread, read after it is joined.
     private var failure: CaptureError?
-    /// When the measured window opens, as a packet timestamp (ns since the epoch); packets from
-    /// then on are the window's, those before it the warm-up's. UInt64.max until the load says.
-    private let windowStart = Atomic<UInt64>(.max)
+    private var kernelDropped: UInt64 = 0
+    /// When a capture socket was attached and detached (CLOCK_MONOTONIC ns).
+    private var attached: [(start: UInt64, end: UInt64)] = []
 
     /// The filter for a run's traffic: its transport and the server's port.
     public static func filter(transport: Socket.Transport, port: UInt16) -> String {
         "\(transport == .tcp ? "tcp" : "udp") port \(port)"
     }
 
-    /// Opens the capture and starts its thread. From the moment this returns, every matching
-    /// packet is queued in the kernel buffer and will be read.
+    /// Opens the capture and the file and starts the thread. From the moment this returns, every
+    /// matching packet is queued in the kernel buffer and will be read.
     public static func start(_ settings: Settings) throws(CaptureError) -> CaptureSession {
-        let capture = try PacketCapture.live(interface: settings.interface, snaplen: settings.spec.effectiveSnaplen,
-                                             bufferBytes: max(settings.spec.bufferSize, CaptureSpec.minimumBuffer),
-                                             filter: settings.filter)
-        if let path = settings.filePath {
-            try capture.startFile(path: path, maximumBytes: UInt64(settings.spec.maxFileSize))
-        }
-        let session = CaptureSession(settings: settings, capture: capture)
+        let capture = try open(settings)
+        let writer = try PcapFileWriter.create(path: settings.filePath, snaplen: settings.spec.effectiveSnaplen,
+                                               linkType: capture.linkType, maximumBytes: UInt64(settings.spec.maxFileSize))
+        let wakeUp: WakeUp
         do {
-            session.thread = try JoinableThread(name: "capture") { session.read() }
+            wakeUp = try WakeUp()
         } catch {
-            capture.discardFile()
+            writer.discard()
+            throw CaptureError(.other, "cannot create the capture's wake-up descriptor: \(error)")
+        }
+        let session = CaptureSession(settings: settings, capture: capture, writer: writer, wakeUp: wakeUp)
+        do {
+            session.thread = try JoinableThread(name: "capture") { session.read(first: capture) }
+        } catch {
+            writer.discard()
             throw CaptureError(.other, "cannot start the capture thread: \(error)")
         }
         return session
     }
 
-    private init(settings: Settings, capture: PacketCapture) {
+    private static func open(_ settings: Settings) throws(CaptureError) -> PacketCapture {
+        try PacketCapture.live(interface: settings.interface, snaplen: settings.spec.effectiveSnaplen,
+                               bufferBytes: max(settings.spec.bufferSize, CaptureSpec.minimumBuffer), filter: settings.filter)
+    }
+
+    private init(settings: Settings, capture: PacketCapture, writer: PcapFileWriter, wakeUp: consuming WakeUp) {
         self.settings = settings
-        self.capture = capture
-        analyzer = .allocate(capacity: 1)
-        analyzer.initialize(to: CaptureAnalyzer(configuration: settings.analysis, linkType: capture.linkType,
-                                                storesPayload: settings.spec.payload))
+        self.writer = writer
+        self.wakeUp = wakeUp
+        linkType = capture.linkType
+        current = Mutex(capture)
+        gate.set(open: true)
+        attached.append((MonotonicClock.now(), 0))
     }
 
-    deinit {
-        analyzer.deinitialize(count: 1)
-        analyzer.deallocate()
-    }
+    // MARK: The capture thread
 
-    private func read() {
-        let analyzer = analyzer
+    private func read(first: PacketCapture) {
+        var capture = first
         do {
-            try capture.run { frame in
-                if frame.timestampNanoseconds >= self.windowStart.load(ordering: .relaxed) { analyzer.pointee.openWindow() }
-                return analyzer.pointee.consume(frame)
+            if settings.spec.mode == .full {
+                try copy(capture)
+                detach(capture)
+                return
+            }
+            // The warm-up whole (its cost is outside every figure), then the windows.
+            try copy(capture) { self.windowStartMonotonic.load(ordering: .relaxed) }
+            detach(capture)
+            let start = windowStartMonotonic.load(ordering: .relaxed)
+            guard start != .max else { return }
+            for window in settings.spec.windows(duration: settings.measuredDuration) {
+                guard sleep(until: start + window.start) else { return }
+                capture = try Self.open(settings)
+                let attachedNow = current.withLock { handle -> Bool in
+                    guard !stopping.load(ordering: .acquiring) else { return false }
+                    handle = capture
+                    return true
+                }
+                guard attachedNow else { return }
+                gate.set(open: true)
+                attached.append((MonotonicClock.now(), 0))
+                try copy(capture) { start + window.end }
+                detach(capture)
+                if stopping.load(ordering: .acquiring) { return }
             }
         } catch {
             failure = error
+            if current.withLock({ $0 }) != nil { detach(capture) }
         }
     }
 
+    /// Copies frames from `capture` into the file (headers only unless payload is stored) until
+    /// `stop` or the deadline.
+    private func copy(_ capture: PacketCapture, until deadline: () -> UInt64 = { .max }) throws(CaptureError) {
+        let linkType = linkType, storesPayload = settings.spec.payload
+        try capture.run(writer: writer, until: deadline) { frame in
+            CaptureAnalyzer.storedLength(frame.bytes, originalLength: frame.originalLength, linkType: linkType, storesPayload: storesPayload)
+        }
+    }
+
+    /// Closes the handle (the kernel stops copying packets for it) and notes when.
+    private func detach(_ capture: PacketCapture) {
+        kernelDropped += capture.kernelDropped
+        current.withLock { $0 = nil }
+        gate.set(open: false)
+        if let last = attached.indices.last, attached[last].end == 0 { attached[last].end = MonotonicClock.now() }
+    }
+
+    /// Waits for `time` on the monotonic clock; false when `stop` came first.
+    private func sleep(until time: UInt64) -> Bool {
+        var descriptor = pollfd(fd: wakeUp.fd, events: Int16(POLLIN), revents: 0)
+        while !stopping.load(ordering: .acquiring) {
+            let now = MonotonicClock.now()
+            if now >= time { return true }
+            _ = poll(&descriptor, 1, Int32(clamping: (time - now) / 1_000_000 + 1))
+        }
+        return false
+    }
+
+    // MARK: Control
+
     /// Splits the capture's figures at `monotonic` (CLOCK_MONOTONIC ns, the load's clock): packets
-    /// stamped earlier count as warm-up (`CaptureRecord.warmupAnalysis`), later ones as the window.
+    /// stamped earlier count as warm-up (`CaptureRecord.warmupAnalysis`), later ones as the window;
+    /// in windows mode the warm-up's capture ends there.
     public func setWindowStart(monotonic: UInt64) {
         let realtimeNow = MonotonicClock.wallClock()
         let monotonicNow = MonotonicClock.now()
         let start = monotonic >= monotonicNow ? realtimeNow + (monotonic - monotonicNow) : realtimeNow - min(realtimeNow, monotonicNow - monotonic)
-        windowStart.store(start, ordering: .relaxed)
+        windowStartRealtime.store(start, ordering: .relaxed)
+        windowStartMonotonic.store(monotonic, ordering: .relaxed)
     }
 
-    /// Waits until no packet has arrived for `quiet` (the last FIN and ACK of the run reach the
-    /// kernel a little after the sockets close; bounded by `limit`), ends the capture loop,
-    /// which drains what the kernel holds, and returns the record for the report.
-    public func stop(quiet: UInt64 = 20_000_000, limit: UInt64 = 500_000_000) -> CaptureRecord {
+    /// Waits until no packet has arrived for `quiet` while a socket is attached (the last FIN and
+    /// ACK of the run reach the kernel a little after the sockets close, and a ring block reaches
+    /// the reader within its timeout; bounded by `limit`), stops the thread, finishes the file and
+    /// analyses it. `split` and `measured` come from the load, for the observer effect.
+    public func stop(split: CaptureSplit? = nil, measured: UInt64 = 0, countsBytes: Bool = false,
+                     quiet: UInt64 = 30_000_000, limit: UInt64 = 500_000_000) -> CaptureRecord {
         let deadline = MonotonicClock.now() + limit
-        var seen = capture.packetsReadSoFar
-        while MonotonicClock.now() < deadline {
+        var seen = current.withLock { $0?.packetsReadSoFar }
+        while seen != nil, MonotonicClock.now() < deadline {
             var pause = timespec(tv_sec: 0, tv_nsec: Int(quiet))
             nanosleep(&pause, nil)
-            let now = capture.packetsReadSoFar
+            let now = current.withLock { $0?.packetsReadSoFar }
             if now == seen { break }
             seen = now
         }
-        capture.stop()
+        current.withLock { handle in
+            stopping.store(true, ordering: .releasing)
+            handle?.stop()
+        }
+        wakeUp.signal()
         thread?.join()
         thread = nil
+        return record(split: split, measured: measured, countsBytes: countsBytes)
+    }
+
+    private func record(split: CaptureSplit?, measured: UInt64, countsBytes: Bool) -> CaptureRecord {
         var details = CaptureRecord.Details(status: .captured, interface: settings.interface, filter: settings.filter,
                                             snaplen: settings.spec.effectiveSnaplen, payloadStored: settings.spec.payload,
-                                            kernelDropped: capture.kernelDropped)
-        if let path = settings.filePath {
-            do {
-                let written = try capture.finishFile()
-                details.file = String(path.split(separator: "/").last ?? Substring(path))
-                details.packetsWritten = written.packets
-                details.fileTruncated = written.truncated
-            } catch {
-                details.reason = error.message
+                                            kernelDropped: kernelDropped)
+        details.mode = settings.spec.mode.rawValue
+        let start = windowStartMonotonic.load(ordering: .relaxed)
+        if start != .max {
+            let inWindow = attached.compactMap { span -> (start: UInt64, end: UInt64)? in
+                let end = span.end == 0 ? MonotonicClock.now() : span.end
+                guard end > start, measured == 0 || span.start < start + measured else { return nil }
+                return (span.start > start ? span.start - start : 0, end - start)
+            }
+            details.windows = inWindow.map { .init(startS: Double($0.start) / 1e9, endS: Double($0.end) / 1e9) }
+            details.warmupCaptured = attached.first.map { $0.start <= start } ?? false
+            if let split, measured > 0 {
+                details.observerEffect = ObserverEffect.measure(split: split, windows: inWindow, measured: measured, bytes: countsBytes)
             }
         }
-        if let failure { details.reason = [details.reason, failure.message].compactMap { $0 }.joined(separator: "; ") }
-        // A window that opened with no packet after it still splits: everything seen was warm-up.
-        if windowStart.load(ordering: .relaxed) <= MonotonicClock.wallClock() {
-            analyzer.pointee.openWindow()
+        var reasons: [String] = []
+        if let failure { reasons.append(failure.message) }
+        var analysed = false
+        do {
+            try writer.finish()
+            details.file = String(settings.filePath.split(separator: "/").last ?? Substring(settings.filePath))
+            details.packetsWritten = writer.packetsWritten
+            details.fileTruncated = writer.packetsNotStored > 0
+            if writer.packetsNotStored > 0 { details.packetsNotStored = writer.packetsNotStored }
+            analysed = true
+        } catch {
+            reasons.append(error.message)
         }
-        var record = CaptureRecord(details: details, analysis: analyzer.pointee.finish())
-        record.warmupAnalysis = analyzer.pointee.warmup
+        var record = CaptureRecord(details: details)
+        if analysed {
+            let windowStart = windowStartRealtime.load(ordering: .relaxed)
+            do {
+                let result = try CaptureAnalyzer.analyze(file: settings.filePath, configuration: settings.analysis,
+                                                         windowStart: windowStart == .max ? nil : windowStart)
+                record.analysis = result.window
+                record.warmupAnalysis = result.warmup
+            } catch {
+                reasons.append("the capture file could not be analysed: \(error.message)")
+            }
+        }
+        if !reasons.isEmpty { record.details.reason = reasons.joined(separator: "; ") }
         return record
     }
 }

@@ -16,20 +16,19 @@ struct FlowKey: Hashable {
     }
 }
 
-/// What one side of a flow sent, and where its sequence space stands.
+/// One end of a flow: an address and a port.
+struct FlowEndpoint: Hashable {
+    var address: IPEndpointAddress
+    var port: UInt16
+}
+
+/// What one side of a flow sent (its sequence space is tracked in `TCPConnectionAnalysis`).
 struct DirectionState {
     var packets: UInt64 = 0
     var bytes: UInt64 = 0
     var dataSegments: UInt64 = 0
     var pureAcks: UInt64 = 0
     var payloadBytes: UInt64 = 0
-    /// One past the highest sequence number seen (SYN and FIN count one).
-    var nextSequence: UInt32 = 0
-    var hasSequence = false
-    /// A hole left when a segment arrived beyond `nextSequence`; a segment filling it is out of order.
-    var gapStart: UInt32 = 0
-    var gapEnd: UInt32 = 0
-    var hasGap = false
     /// The newest new-data segment, for the delay until the other side acknowledges it.
     var lastDataTime: UInt64 = 0
     var lastDataEnd: UInt32 = 0
@@ -79,55 +78,17 @@ extension Sides where Value == DirectionState {
     }
 }
 
-/// How one sequence-carrying segment relates to what its side already sent.
-enum SegmentOrder { case inOrder, retransmission, outOfOrder }
-
 /// Sequence numbers wrap at 2^32: compare them by their signed distance (RFC 793 arithmetic).
 @inline(__always) func sequenceLess(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
 
 extension DirectionState {
-    /// Classifies a segment occupying `length` sequence numbers from `sequence` and advances
-    /// the side's sequence space. A segment entirely below the highest byte seen is a
-    /// retransmission, unless it falls into a hole that later bytes left open: then it arrived
-    /// out of order.
-    mutating func advance(sequence: UInt32, length: UInt32) -> SegmentOrder {
-        let end = sequence &+ length
-        guard hasSequence else {
-            hasSequence = true
-            nextSequence = end
-            return .inOrder
-        }
-        if !sequenceLess(sequence, nextSequence) {
-            if sequence != nextSequence {
-                hasGap = true
-                gapStart = nextSequence
-                gapEnd = sequence
-            }
-            nextSequence = end
-            return .inOrder
-        }
-        if sequenceLess(nextSequence, end) { nextSequence = end }
-        if hasGap, !sequenceLess(sequence, gapStart), sequenceLess(sequence, gapEnd) {
-            if sequenceLess(end, gapEnd) { gapStart = end } else { hasGap = false }
-            return .outOfOrder
-        }
-        return .retransmission
-    }
-
-    /// Zeroes the counts, keeping where the sequence space stands.
+    /// Zeroes the counts, keeping the pending data-to-ACK measurement.
     mutating func resetCounts() {
         packets = 0
         bytes = 0
         dataSegments = 0
         pureAcks = 0
         payloadBytes = 0
-    }
-
-    /// A keepalive probe (as Wireshark defines it): no SYN, FIN or RST, at most one byte,
-    /// one below the next expected sequence number.
-    func isKeepaliveProbe(_ packet: DecodedPacket) -> Bool {
-        hasSequence && packet.payloadLength <= 1 && packet.flags & (DecodedPacket.syn | DecodedPacket.fin | DecodedPacket.rst) == 0
-            && packet.has(DecodedPacket.ack) && packet.sequence == nextSequence &- 1
     }
 }
 
@@ -148,23 +109,38 @@ struct FlowState {
     var synTime: UInt64?
     var synAckTime: UInt64?
     var handshakeRTT: UInt64?
+    /// Wireshark's sequence analysis of this connection (TCP only).
+    var sequence = TCPConnectionAnalysis()
+    /// Segments `tcp.analysis.retransmission` matches, and the fast and spurious ones among them.
     var retransmissions: UInt64 = 0
+    var fastRetransmissions: UInt64 = 0
+    var spuriousRetransmissions: UInt64 = 0
+    var duplicateAcks: UInt64 = 0
     var outOfOrder: UInt64 = 0
     var zeroWindow: UInt64 = 0
     var keepaliveProbes: UInt64 = 0
     var fin: UInt64 = 0
     var rst: UInt64 = 0
 
+    /// How a flow learnt which side is the client; a UDP flow oriented by its first datagram may
+    /// turn round when the analysis ends (`CaptureAnalyzer.orientByPeers`).
+    enum Orientation { case serverPort, syn, firstPacket }
+    var orientation: Orientation
+
     /// Orients a new flow: the side sending to the server port is the client; without a known
-    /// port, the side sending a bare SYN, else the side with the higher (ephemeral) port.
+    /// port, the side sending a bare SYN; a UDP flow's first datagram goes to the server; a TCP
+    /// flow seen mid-connection has its client on the higher (ephemeral) port.
     init(first packet: DecodedPacket, serverPort: UInt16?, time: UInt64) {
         let sourceIsClient: Bool
         if let serverPort, packet.destinationPort == serverPort || packet.sourcePort == serverPort {
             sourceIsClient = packet.destinationPort == serverPort
+            orientation = .serverPort
         } else if packet.transport == .tcp, packet.has(DecodedPacket.syn) {
             sourceIsClient = !packet.has(DecodedPacket.ack)
+            orientation = .syn
         } else {
-            sourceIsClient = packet.sourcePort >= packet.destinationPort
+            sourceIsClient = packet.transport == .udp || packet.sourcePort >= packet.destinationPort
+            orientation = .firstPacket
         }
         transport = packet.transport
         client = sourceIsClient ? packet.source : packet.destination
@@ -176,17 +152,30 @@ struct FlowState {
         lastActivity = time
     }
 
-    /// Zeroes what the flow counted, keeping its endpoints, sequence spaces and handshake (SYN,
-    /// SYN-ACK and their times: connection setup is measured apart from the window).
+    /// Zeroes what the flow counted, keeping its endpoints, sequence analysis and handshake times.
     mutating func resetCounts() {
+        syns = 0
+        synAcks = 0
         sides.toServer.resetCounts()
         sides.toClient.resetCounts()
         retransmissions = 0
+        fastRetransmissions = 0
+        spuriousRetransmissions = 0
+        duplicateAcks = 0
         outOfOrder = 0
         zeroWindow = 0
         keepaliveProbes = 0
         fin = 0
         rst = 0
+    }
+
+    /// The same flow with client and server swapped.
+    func reversed() -> FlowState {
+        var flow = self
+        (flow.client, flow.server) = (server, client)
+        (flow.clientPort, flow.serverPort) = (serverPort, clientPort)
+        (flow.sides.toServer, flow.sides.toClient) = (sides.toClient, sides.toServer)
+        return flow
     }
 
     @inline(__always)

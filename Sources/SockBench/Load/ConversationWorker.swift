@@ -108,7 +108,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
             if open == 0, reopening.count == 0 || !everConnected { break }
             wake = nextWake
         }
-        intervals.closeWindow()
+        intervals.closeWindow(totals: result.intervalTotals)
         totalsAtEnd = result.intervalTotals
         for index in 0..<count where !exchanged[index] { result.connectionsStarved += 1 }
         finish(events: events, capacity: capacity)

@@ -32,6 +32,8 @@ public enum LoadEngine {
         public var stopped: (reason: RunControl.Reason, atS: Double)?
         /// The first errors, in time order, with their moment.
         public var errorEvents: [RunEvent]
+        /// The measured window's answers with a capture attached and without (empty without a gate).
+        public var captureSplit: CaptureSplit
     }
 
     /// Counts workers that have returned, so the collecting thread knows when to stop polling.
@@ -42,7 +44,8 @@ public enum LoadEngine {
     public static func run(plan basePlan: LoadPlan, connections: Int, threads: Int, warmup: UInt64, duration: UInt64,
                            progress: ((LoadProgress) -> Void)? = nil,
                            watch: (() -> RunControl.Reason?)? = nil,
-                           windowScheduled: ((_ measureStart: UInt64) -> Void)? = nil) throws(SocketError) -> Outcome {
+                           windowScheduled: ((_ measureStart: UInt64) -> Void)? = nil,
+                           captureGate: CaptureGate? = nil) throws(SocketError) -> Outcome {
         var plan = basePlan
         let threadCount = max(1, min(threads, connections))
         let residentBefore = ProcessResources.residentBytes()
@@ -54,7 +57,7 @@ public enum LoadEngine {
         var workers: [any LoadWorker] = []
         for index in 0..<threadCount {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)
-            let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength)
+            let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength, gate: captureGate)
             switch (plan.transport, plan.pattern) {
             case (.tcp, .conversation): workers.append(try ConversationWorker(plan: plan, connections: share, intervals: recorder))
             case (.tcp, _): workers.append(try TCPWorker(plan: plan, connections: share, intervals: recorder))
@@ -94,7 +97,8 @@ public enum LoadEngine {
                        stopped: stopped,
                        errorEvents: total.errorLog.map {
                            RunEvent(atS: seconds($0.time, from: plan.measureStart), kind: .error, category: $0.category.rawValue, message: $0.message)
-                       })
+                       },
+                       captureSplit: recorders.reduce(into: CaptureSplit()) { $0.merge($1.captureSplit) })
     }
 
     /// Seconds from `start` to `time`, negative before it.

@@ -154,7 +154,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
                 nextTimeoutScan = now + 10_000_000
             }
         }
-        intervals.closeWindow()
+        intervals.closeWindow(totals: result.intervalTotals)
         let openAtEnd = result.connectionsOpen
         countUnsentWhileDown()
         finish(events: events, capacity: capacity)

@@ -157,7 +157,7 @@ final class UDPWorker: LoadWorker, @unchecked Sendable {
         totalsAtEnd = result.intervalTotals
         for index in 0..<count where !flows[index].exchanged { result.connectionsStarved += 1 }
         for index in 0..<count where flows[index].open { closeFlow(index) }
-        intervals.closeWindow()
+        intervals.closeWindow(totals: result.intervalTotals)
     }
 
     private func open(_ index: Int) {

@@ -40,10 +40,18 @@ final class IntervalRecorder: @unchecked Sendable {
     /// seal, read by the collector after it.
     private(set) var windowStartTotals: IntervalTotals?
     private let slots: UnsafeMutablePointer<Slot>
+    /// Whether a capture is attached; nil without capture.
+    private let gate: CaptureGate?
+    /// The capture phase under way (attached or not) and the totals it started from.
+    private var phaseInside = false
+    private var phaseStart: IntervalTotals?
+    /// The measured window's answers split by capture phase; complete after `closeWindow`.
+    private(set) var captureSplit = CaptureSplit()
 
-    init(measureStart: UInt64, length: UInt64) {
+    init(measureStart: UInt64, length: UInt64, gate: CaptureGate? = nil) {
         self.measureStart = measureStart
         self.length = length
+        self.gate = gate
         nextBoundary = measureStart + length
         slots = .allocate(capacity: 2)
         slots.initialize(repeating: Slot(), count: 2)
@@ -62,6 +70,15 @@ final class IntervalRecorder: @unchecked Sendable {
             cpuAtWindowStart = Self.threadCPU()
             windowStartTotals = totals()
         }
+        if let gate, now >= measureStart {
+            let inside = gate.isOpen
+            if phaseStart == nil || inside != phaseInside {
+                let current = totals()
+                if let start = phaseStart { captureSplit.add(from: start, to: current, inside: phaseInside) }
+                phaseStart = current
+                phaseInside = inside
+            }
+        }
         guard now >= nextBoundary else { return }
         guard consumed.load(ordering: .acquiring) >= lastSealed else { return } // collector behind: keep recording here
         slot.pointee.totals = totals()
@@ -75,9 +92,14 @@ final class IntervalRecorder: @unchecked Sendable {
         slot.pointee.uncorrected.reset()
     }
 
-    /// Worker side, as its measured window closes: the CPU its thread spent inside the window.
-    func closeWindow() {
+    /// Worker side, as its measured window closes: the CPU its thread spent inside the window, and
+    /// the last capture phase's answers.
+    func closeWindow(totals: IntervalTotals) {
         if let start = cpuAtWindowStart { windowCPUNanoseconds = Self.threadCPU() - start }
+        if let start = phaseStart {
+            captureSplit.add(from: start, to: totals, inside: phaseInside)
+            phaseStart = nil
+        }
     }
 
     static func threadCPU() -> UInt64 {

@@ -13,6 +13,7 @@ extension MarkdownReport {
             return out.joined(separator: "\n")
         }
         out.append(captureSentence(details))
+        if let coverage = coverageSentence(details) { out += ["", coverage] }
         if let reason = details.reason { out += ["", "> \(reason)"] }
         out += ["", "| | client → server | server → client | total |", "|---|---|---|---|"]
         let p = analysis.packets, b = analysis.bytes
@@ -56,6 +57,38 @@ extension MarkdownReport {
         if details.fileTruncated == true { sentence += " (truncated at capture.max_file_size: \(details.packetsWritten ?? 0) packets stored)" }
         if let dropped = details.kernelDropped { sentence += "; \(plural(dropped, "packet")) dropped by the kernel" }
         return sentence + "."
+    }
+
+    /// What the capture covered (mode, windows, share of the measured window) and the observer
+    /// effect the run measured.
+    static func coverageSentence(_ details: CaptureRecord.Details) -> String? {
+        guard let mode = details.mode else { return nil }
+        var text: String
+        if mode == CaptureSpec.Mode.full.rawValue {
+            text = "Every packet was captured (`capture.mode: full`)."
+        } else {
+            let windows = details.windows ?? []
+            let captured = windows.reduce(0.0) { $0 + max(0, $1.endS - $1.startS) }
+            let warmup = details.warmupCaptured == true ? "the warm-up whole, then " : ""
+            text = "Captured \(warmup)\(plural(UInt64(windows.count), "window")) of the measured window "
+                + "(\(Format.seconds(captured)) in all; `capture.mode: windows`, `--capture full` for every packet); "
+                + "the figures below are the measured window's packets in those windows."
+        }
+        guard let effect = details.observerEffect else { return text }
+        if let ratio = effect.ratio, let inside = effect.capturedPerSecond, let outside = effect.uncapturedPerSecond {
+            let unit = effect.unit == "bytes" ? " bytes/s" : " answers/s"
+            func rate(_ value: Double) -> String { Format.rate(value).replacingOccurrences(of: "/s", with: unit) }
+            text += " **Observer effect measured in this run:** \(rate(inside)) while capturing against "
+                + "\(rate(outside)) while not (ratio \(String(format: "%.3f", ratio)))"
+            if ratio >= 1 {
+                text += ": capturing did not measurably slow the load."
+            } else if let cost = effect.runCostPercent {
+                text += String(format: ": about %.1f%% slower while capturing, which cost the run's figures about %.1f%%.", (1 - ratio) * 100, cost)
+            }
+        } else if let note = effect.note {
+            text += " Observer effect: \(note)."
+        }
+        return text
     }
 
     static func tcpRows(_ tcp: TCPFigures) -> [String] {

@@ -19,6 +19,8 @@ public enum Runner {
         public var duration: UInt64?
         /// False turns capture off whatever the scenario says (`--no-capture`).
         public var capture: Bool
+        /// Replaces the scenario's `capture.mode` (`--capture`).
+        public var captureMode: CaptureSpec.Mode?
         /// The sockbench binary that runs `serve` for reference servers.
         public var executable: String
         /// Called once per interval while the load runs (the live progress line).
@@ -69,6 +71,7 @@ public enum Runner {
         }
         if let bind = options.bind, resolved.server.kind != .external { resolved.server.bind = bind }
         if let duration = options.duration { resolved.load.durationNanoseconds = duration }
+        if let mode = options.captureMode { resolved.capture.mode = mode }
         if !options.capture {
             resolved.capture.enabled = false
             resolved.capture.required = false
@@ -213,7 +216,8 @@ public enum Runner {
                                       duration: scenario.load.durationNanoseconds, progress: options.progress, watch: watch,
                                       windowScheduled: { start in
                                           if case .capturing(let session) = capture { session.setWindowStart(monotonic: start) }
-                                      })
+                                      },
+                                      captureGate: capture.gate)
         } catch {
             stopChildren()
             _ = capture.finish()
@@ -224,7 +228,8 @@ public enum Runner {
         // The server stops before the capture, so its last FIN and ACK are on the wire when the capture drains.
         let proxyOutcome = proxy?.stop()
         let serverOutcome = server?.stop()
-        let captureRecord = capture.finish()
+        let captureRecord = capture.finish(split: load.captureSplit, measured: load.measuredNanoseconds,
+                                           countsBytes: scenario.load.pattern == .stream)
 
         var run = makeResult(scenario: scenario, target: target, load: load, server: serverOutcome, configuration: configuration)
         run.udp?.setHost(hostUDP)
@@ -282,12 +287,18 @@ public enum Runner {
         case capturing(CaptureSession)
         case skipped(CaptureRecord)
 
-        /// Stops a capture under way; the record for the report either way.
-        func finish() -> CaptureRecord {
+        /// Stops a capture under way; the record for the report either way. `split` and `measured`
+        /// come from the load, for the capture's observer effect.
+        func finish(split: CaptureSplit? = nil, measured: UInt64 = 0, countsBytes: Bool = false) -> CaptureRecord {
             switch self {
-            case .capturing(let session): session.stop()
+            case .capturing(let session): session.stop(split: split, measured: measured, countsBytes: countsBytes)
             case .skipped(let record): record
             }
+        }
+
+        var gate: CaptureGate? {
+            if case .capturing(let session) = self { return session.gate }
+            return nil
         }
     }
 
@@ -301,7 +312,8 @@ public enum Runner {
             spec: spec, interface: interface,
             filter: CaptureSession.filter(transport: scenario.transport, port: target.port),
             filePath: filePath,
-            analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)))
+            analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)),
+            measuredDuration: scenario.load.durationNanoseconds)
         do {
             return .capturing(try CaptureSession.start(settings))
         } catch {

@@ -9,7 +9,7 @@ public enum ScenarioLoader {
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
                            "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
                            "idle_timeout", "reconnect", "reconnect_delay", "error_budget", "rate", "think_time", "connect_rate", "ping_interval", "interval"]
-    static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size"]
+    static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size", "mode", "window", "every"]
     static let optionKeys = SocketOption.allCases.map(\.rawValue)
 
     /// The largest UDP payload over IPv4.
@@ -334,6 +334,20 @@ public enum ScenarioLoader {
         }
         if capture.required, !capture.enabled {
             throw doc.error("required", at: doc["required"], "required: true needs enabled: true")
+        }
+        capture.mode = try doc.choice("mode", of: CaptureSpec.Mode.self) ?? capture.mode
+        capture.windowLength = try doc.duration("window", minimum: 10_000_000) ?? capture.windowLength
+        capture.windowEvery = try doc.duration("every", minimum: 20_000_000) ?? capture.windowEvery
+        if capture.windowEvery > 3_600_000_000_000 {
+            throw doc.error("every", at: doc["every"], "must be at most 1h, got '\(Quantity.formatDuration(capture.windowEvery))'")
+        }
+        if capture.windowLength >= capture.windowEvery {
+            let key = doc["window"] != nil ? "window" : "every"
+            throw doc.error(key, at: doc[key], "capture.window (\(Quantity.formatDuration(capture.windowLength))) must be shorter than capture.every (\(Quantity.formatDuration(capture.windowEvery))); for every packet use mode: full")
+        }
+        if capture.mode == .full, doc["window"] != nil || doc["every"] != nil {
+            let key = doc["window"] != nil ? "window" : "every"
+            throw doc.error(key, at: doc[key], "\(key) applies to mode: windows, not mode: full")
         }
         return capture
     }
