@@ -186,10 +186,11 @@ public struct CaptureAnalyzer {
     // MARK: Warm-up
 
     /// The measured window opens: what was counted so far becomes `warmup`, and every count starts
-    /// again from zero, SYNs, FINs and handshakes included (figures are split by packet timestamp),
-    /// while each connection keeps its sequence analysis (so the window's first segments are judged
-    /// against what the warm-up sent, not taken as retransmissions) and its handshake times (a
-    /// handshake completed in the warm-up is not counted again).
+    /// again from zero, SYN, SYN-ACK, FIN and RST included (packets are split by timestamp), while
+    /// each connection keeps its sequence analysis (so the window's first segments are judged
+    /// against what the warm-up sent, not taken as retransmissions). Handshakes and their RTT are
+    /// connection setup, measured apart from the window as connect latency is: those figures keep
+    /// every handshake the capture saw, since long-lived connections open in the warm-up.
     public mutating func openWindow() {
         guard warmup == nil else { return }
         warmup = finish()
@@ -200,8 +201,6 @@ public struct CaptureAnalyzer {
         dataToAck = Sides(LatencyHistogram())
         keepaliveInterval = LatencyHistogram()
         keepaliveIdle = LatencyHistogram()
-        handshake = LatencyHistogram()
-        synToSynAck = LatencyHistogram()
         for index in flows.indices { flows[index].resetCounts() }
     }
 

@@ -113,8 +113,14 @@ public final class CaptureSession: @unchecked Sendable {
             detach(capture)
             let start = windowStartMonotonic.load(ordering: .relaxed)
             guard start != .max else { return }
-            for window in settings.spec.windows(duration: settings.measuredDuration) {
-                guard sleep(until: start + window.start) else { return }
+            // The windows; the last runs on past the measured window's end until the run's last
+            // packet (outside every figure, like the warm-up), so every FIN and RST is on file.
+            let windows = settings.spec.windows(duration: settings.measuredDuration)
+            let spans = windows.enumerated().map { index, window in
+                (window.start, index == windows.count - 1 ? UInt64.max - start : window.end)
+            }
+            for (open, close) in spans {
+                guard sleep(until: start + open) else { return }
                 capture = try Self.open(settings)
                 let attachedNow = current.withLock { handle -> Bool in
                     guard !stopping.load(ordering: .acquiring) else { return false }
@@ -124,7 +130,7 @@ public final class CaptureSession: @unchecked Sendable {
                 guard attachedNow else { return }
                 gate.set(open: true)
                 attached.append((MonotonicClock.now(), 0))
-                try copy(capture) { start + window.end }
+                try copy(capture) { start + close }
                 detach(capture)
                 if stopping.load(ordering: .acquiring) { return }
             }

@@ -18,6 +18,9 @@ public struct CaptureSpec: Sendable, Equatable {
     /// What a run captures: the warm-up and short windows of the measured window (the default,
     /// which keeps the observer effect small), or every packet from first to last.
     public var mode = Mode.windows
+    /// No scenario or option chose the mode: an idle load (keepalive studies, a few packets a
+    /// second) is then captured in full, where windows would miss its probes and cost nothing.
+    public var modeIsDefault = true
     /// Windows mode: a window of `windowLength` every `windowEvery` of the measured window.
     public var windowLength: UInt64 = 200_000_000
     public var windowEvery: UInt64 = 2_000_000_000
@@ -36,19 +39,19 @@ public struct CaptureSpec: Sendable, Equatable {
     public init() {}
 
     /// Windows mode: when the measured window's capture windows open and close, in ns from its start.
-    /// A measured window shorter than `windowEvery` gets one window in its middle, shortened in
-    /// proportion, so every run keeps the same share captured (windowLength / windowEvery).
+    /// The window is cut into cycles of about `windowEvery` (at least one), and each cycle ends with
+    /// a capture window of the same share (windowLength / windowEvery), so every run keeps that share
+    /// captured; the last window ends with the measured window, and the capture runs on from there
+    /// until the run's last packet, so every connection's close is on file.
     public func windows(duration: UInt64) -> [(start: UInt64, end: UInt64)] {
         guard mode == .windows, duration > 0, windowEvery > 0 else { return [] }
-        let every = min(windowEvery, duration)
-        let length = max(1, UInt64((Double(windowLength) * Double(every) / Double(windowEvery)).rounded()))
-        var result: [(start: UInt64, end: UInt64)] = []
-        var start = (every - min(length, every)) / 2
-        while start < duration {
-            result.append((start, min(start + length, duration)))
-            start += every
+        let cycles = max(1, UInt64((Double(duration) / Double(windowEvery)).rounded()))
+        let cycle = Double(duration) / Double(cycles)
+        let length = min(cycle, max(1, Double(windowLength) * cycle / Double(windowEvery)))
+        return (1...cycles).map { index in
+            let end = index == cycles ? duration : UInt64((cycle * Double(index)).rounded())
+            return (end - min(end, UInt64(length.rounded())), end)
         }
-        return result
     }
 
     /// The snaplen a capture uses: the scenario's, or the default for headers or payload.

@@ -71,7 +71,11 @@ public enum Runner {
         }
         if let bind = options.bind, resolved.server.kind != .external { resolved.server.bind = bind }
         if let duration = options.duration { resolved.load.durationNanoseconds = duration }
-        if let mode = options.captureMode { resolved.capture.mode = mode }
+        if resolved.capture.modeIsDefault, resolved.load.pattern == .idle { resolved.capture.mode = .full }
+        if let mode = options.captureMode {
+            resolved.capture.mode = mode
+            resolved.capture.modeIsDefault = false
+        }
         if !options.capture {
             resolved.capture.enabled = false
             resolved.capture.required = false

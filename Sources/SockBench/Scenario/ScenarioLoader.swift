@@ -335,7 +335,10 @@ public enum ScenarioLoader {
         if capture.required, !capture.enabled {
             throw doc.error("required", at: doc["required"], "required: true needs enabled: true")
         }
-        capture.mode = try doc.choice("mode", of: CaptureSpec.Mode.self) ?? capture.mode
+        if let mode = try doc.choice("mode", of: CaptureSpec.Mode.self) {
+            capture.mode = mode
+            capture.modeIsDefault = false
+        }
         capture.windowLength = try doc.duration("window", minimum: 10_000_000) ?? capture.windowLength
         capture.windowEvery = try doc.duration("every", minimum: 20_000_000) ?? capture.windowEvery
         if capture.windowEvery > 3_600_000_000_000 {
