@@ -9,11 +9,15 @@ struct AnalyzeCommand: ParsableCommand {
         discussion: """
         Reads a pcap or pcapng file (a run's capture.pcap, or one written by tcpdump or tshark) and prints \
         the capture section of a report: packets and bytes per direction, data segments and pure ACKs, \
-        segments per message, handshake RTT, retransmissions, keepalive probes, data-to-ACK delay, UDP datagrams.
+        segments per message, handshake RTT, retransmissions, keepalive probes, data-to-ACK delay, UDP datagrams. \
+        One flow per connection (a reused port opens a new one) and tshark's sequence analysis: \
+        retransmissions, out of order, zero window and duplicate ACKs are the counts of tshark's \
+        tcp.analysis.* filters on the same file.
 
         For a run's capture.pcap with its report.json beside it, the server port and message sizes are taken \
-        from the report, so the figures equal the live ones. Otherwise flows are oriented by their SYN \
-        (or the lower port is taken as the server's) unless --port names the server port.
+        from the report; the figures are the whole file's, which the run's report splits into warm-up and \
+        measured window. Otherwise flows are oriented by their SYN (for UDP: the end many flows talk to, \
+        else the receiver of the first datagram, is the server) unless --port names the server port.
         """
     )
 

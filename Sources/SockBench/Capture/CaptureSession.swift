@@ -153,6 +153,7 @@ public final class CaptureSession: @unchecked Sendable {
     private func detach(_ capture: PacketCapture) {
         kernelDropped += capture.kernelDropped
         current.withLock { $0 = nil }
+        capture.close()
         gate.set(open: false)
         if let last = attached.indices.last, attached[last].end == 0 { attached[last].end = MonotonicClock.now() }
     }

@@ -47,7 +47,17 @@ final class PacketCapture: @unchecked Sendable {
         }
     }
 
+    private var closed = false
+
     deinit {
+        close()
+    }
+
+    /// Closes the handle now: the kernel stops handing the capture packets (a handle merely
+    /// left unread would go on costing every packet a filter run until its ring is full, and then still).
+    func close() {
+        guard !closed else { return }
+        closed = true
         pcap_close(handle)
     }
 
@@ -173,7 +183,6 @@ final class PacketCapture: @unchecked Sendable {
     /// Ends `run` from another thread: it takes what the kernel has handed over and returns.
     func stop() {
         stopping.store(true, ordering: .releasing)
-        pcap_breakloop(handle)
         wakeUp.signal()
     }
 
@@ -181,7 +190,7 @@ final class PacketCapture: @unchecked Sendable {
     /// used: it counts each packet twice on `lo`; received packets are counted in the handler.
     var kernelDropped: UInt64 {
         var stats = pcap_stat()
-        guard isLive, pcap_stats(handle, &stats) == 0 else { return 0 }
+        guard isLive, !closed, pcap_stats(handle, &stats) == 0 else { return 0 }
         return UInt64(stats.ps_drop)
     }
 
