@@ -34,6 +34,11 @@ public enum LoadEngine {
         public var errorEvents: [RunEvent]
         /// The measured window's answers with a capture attached and without (empty without a gate).
         public var captureSplit: CaptureSplit
+        /// What the namespace's TCP and UDP counters rose by over the measured window; nil when
+        /// /proc/net/snmp could not be read or the run stopped before its window opened.
+        public var kernelCounters: [KernelCounterDelta]?
+        /// The same over the warm-up, from before the first connect to the window's opening (nil without a warm-up).
+        public var warmupKernelCounters: [KernelCounterDelta]?
     }
 
     /// Counts workers that have returned, so the collecting thread knows when to stop polling.
@@ -54,6 +59,9 @@ public enum LoadEngine {
         plan.measureStart = now + warmup
         plan.endTime = plan.measureStart + duration
         windowScheduled?(plan.measureStart)
+        var edges = WindowEdges(start: plan.measureStart, end: plan.endTime, warmup: warmup > 0)
+        // Without a warm-up the window opens with the first connect: read before any thread starts.
+        if warmup == 0 { edges.observe(plan.measureStart) }
         var workers: [any LoadWorker] = []
         for index in 0..<threadCount {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)
@@ -77,7 +85,11 @@ public enum LoadEngine {
         }
         var stopped: (reason: RunControl.Reason, atS: Double)?
         while finished.count.load(ordering: .acquiring) < workers.count {
-            usleep(20_000)
+            let now = MonotonicClock.now()
+            // Wake on the window's edges, not up to 20 ms after them: the counters are read there.
+            let wake = min(now + 20_000_000, edges.nextEdge(after: now) ?? .max)
+            if wake > now { usleep(useconds_t(min((wake - now) / 1000, 20_000))) }
+            edges.observe(MonotonicClock.now())
             collector.poll()
             // Interrupted, or the server died: the workers see the flag within one loop iteration (≤10 ms).
             if stopped == nil, let reason = watch?() {
@@ -86,6 +98,8 @@ public enum LoadEngine {
             }
         }
         threadsStarted.forEach { $0.join() }
+        // Every worker stopped early (all connections failed, interrupted): the window ends here.
+        edges.closeEarly()
         collector.finish(finalTotals: workers.map(\.totalsAtEnd))
         let ended = min(MonotonicClock.now(), plan.endTime)
         var total = WorkerResult()
@@ -98,7 +112,62 @@ public enum LoadEngine {
                        errorEvents: total.errorLog.map {
                            RunEvent(atS: seconds($0.time, from: plan.measureStart), kind: .error, category: $0.category.rawValue, message: $0.message)
                        },
-                       captureSplit: recorders.reduce(into: CaptureSplit()) { $0.merge($1.captureSplit) })
+                       captureSplit: recorders.reduce(into: CaptureSplit()) { $0.merge($1.captureSplit) },
+                       kernelCounters: edges.deltas, warmupKernelCounters: edges.warmupDeltas)
+    }
+
+    /// The kernel's counters read as the measured window opens and as it closes (and, with a
+    /// warm-up, before the first connect), by the engine's thread: the workers never touch /proc.
+    struct WindowEdges {
+        let start: UInt64
+        let end: UInt64
+        private(set) var atLoadStart: KernelCounters?
+        private(set) var atStart: KernelCounters?
+        private(set) var atEnd: KernelCounters?
+        private var startRead = false
+        private var endRead = false
+
+        init(start: UInt64, end: UInt64, warmup: Bool) {
+            self.start = start
+            self.end = end
+            if warmup { atLoadStart = KernelCounters.read() }
+        }
+
+        /// The next edge still to read, if any.
+        func nextEdge(after now: UInt64) -> UInt64? {
+            if !startRead { return start }
+            return endRead ? nil : end
+        }
+
+        /// Reads the counters at each edge `now` has reached.
+        mutating func observe(_ now: UInt64) {
+            if !startRead, now >= start {
+                startRead = true
+                atStart = KernelCounters.read()
+            }
+            if startRead, !endRead, now >= end {
+                endRead = true
+                atEnd = KernelCounters.read()
+            }
+        }
+
+        /// The load stopped: a window that opened ends now; one that never opened has no counters.
+        mutating func closeEarly() {
+            guard startRead, !endRead else { return }
+            endRead = true
+            atEnd = KernelCounters.read()
+        }
+
+        var deltas: [KernelCounterDelta]? {
+            guard let atStart, let atEnd else { return nil }
+            return atEnd.deltas(since: atStart)
+        }
+
+        /// From before the first connect to the window's opening, or to the stop when it never opened.
+        var warmupDeltas: [KernelCounterDelta]? {
+            guard let atLoadStart, let until = atStart ?? KernelCounters.read() else { return nil }
+            return until.deltas(since: atLoadStart)
+        }
     }
 
     /// Seconds from `start` to `time`, negative before it.

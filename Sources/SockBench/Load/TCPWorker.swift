@@ -26,6 +26,11 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         var notBefore: UInt64 = 0
         /// Streams: the last moment a byte moved (stall detection).
         var lastActivity: UInt64 = 0
+        /// `tcpi_total_retrans` when TCP_INFO was last read (an interval's sample, the window's
+        /// opening): the next sample counts only what was retransmitted since.
+        var retransmissionsRead: UInt64 = 0
+        /// A connect under way as the window opened: the SYNs it had resent by then.
+        var warmupRetransmissions: UInt64 = 0
     }
 
     /// What a connection slot keeps across the connections it opens one after another.
@@ -121,7 +126,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             let wake = nextWake(now)
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: wake > now ? wake - now : 0)
             now = MonotonicClock.now()
-            intervals.roll(now, totals: result.intervalTotals)
+            intervals.roll(now, totals: result.intervalTotals) { sampleTCPInfo(into: $0) }
             if !windowOpened, now >= plan.measureStart { openWindow() }
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
@@ -154,6 +159,9 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
                 nextTimeoutScan = now + 10_000_000
             }
         }
+        // The last interval's sample, as the window closes (before the drain closes connections),
+        // unless a roll at the window's end itself already sealed the last interval with its sample.
+        if intervals.nextBoundary - intervals.length < plan.endTime { sampleTCPInfo(into: intervals.slot) }
         intervals.closeWindow(totals: result.intervalTotals)
         let openAtEnd = result.connectionsOpen
         countUnsentWhileDown()
@@ -166,10 +174,33 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
     }
 
     /// The measured window opened: what the open connections' TCP_INFO says now belongs to the warm-up.
+    /// Connects still under way are read too: the SYNs they resent in the warm-up are the warm-up's,
+    /// taken off the window's count once they connect (one that never does is never counted).
     private func openWindow() {
         windowOpened = true
-        for index in 0..<count where connections[index].state == .active {
-            if let info = TCPInfo.read(connections[index].fd) { result.tcpInfoAtWindowStart.add(info) }
+        for index in 0..<count where connections[index].state != .closed {
+            guard let info = TCPInfo.read(connections[index].fd) else { continue }
+            connections[index].retransmissionsRead = info.totalRetransmissions
+            if connections[index].state == .active {
+                result.tcpInfoAtWindowStart.add(info)
+            } else {
+                connections[index].warmupRetransmissions = info.totalRetransmissions
+            }
+        }
+    }
+
+    /// TCP_INFO of the first open connections (at most `IntervalTCPSamples.limit`) into the interval
+    /// being sealed: once per interval, a `getsockopt` per sampled connection, nothing allocated.
+    /// Slots in index order, so the same long-lived connections are followed from interval to interval.
+    private func sampleTCPInfo(into slot: UnsafeMutablePointer<IntervalRecorder.Slot>) {
+        var index = 0
+        while index < count, !slot.pointee.tcpInfo.isFull {
+            if connections[index].state == .active, let info = TCPInfo.read(connections[index].fd) {
+                let before = connections[index].retransmissionsRead
+                connections[index].retransmissionsRead = info.totalRetransmissions
+                slot.pointee.tcpInfo.add(info, retransmitted: info.totalRetransmissions >= before ? info.totalRetransmissions - before : 0)
+            }
+            index += 1
         }
     }
 
@@ -308,6 +339,8 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
             result.connectionsEstablished += 1
         }
         result.connectionsOpen += 1
+        // Its close adds its whole TCP_INFO to the window's: what it resent in the warm-up comes off.
+        if connections[index].warmupRetransmissions > 0 { result.tcpInfoAtWindowStart.addWarmupRetransmissions(connections[index].warmupRetransmissions) }
         everConnected = true
         connections[index].state = .active
         connections[index].lastActivity = now

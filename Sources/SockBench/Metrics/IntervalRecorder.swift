@@ -17,6 +17,8 @@ final class IntervalRecorder: @unchecked Sendable {
         var uncorrected = LatencyHistogram()
         /// The worker's running totals when the slot was sealed.
         var totals = IntervalTotals()
+        /// TCP_INFO of a sample of the worker's connections, read as the slot was sealed (TCP workers).
+        var tcpInfo = IntervalTCPSamples()
     }
 
     let measureStart: UInt64
@@ -63,9 +65,11 @@ final class IntervalRecorder: @unchecked Sendable {
         slots.deallocate()
     }
 
-    /// Worker side: seals the current interval if `now` has left it and the other slot is free.
+    /// Worker side: seals the current interval if `now` has left it and the other slot is free;
+    /// `sample` fills the slot's TCP_INFO just before it is sealed (once per interval, not per message).
     @inline(__always)
-    func roll(_ now: UInt64, totals: @autoclosure () -> IntervalTotals) {
+    func roll(_ now: UInt64, totals: @autoclosure () -> IntervalTotals,
+              sample: (UnsafeMutablePointer<Slot>) -> Void = { _ in }) {
         if cpuAtWindowStart == nil, now >= measureStart {
             cpuAtWindowStart = Self.threadCPU()
             windowStartTotals = totals()
@@ -82,6 +86,7 @@ final class IntervalRecorder: @unchecked Sendable {
         guard now >= nextBoundary else { return }
         guard consumed.load(ordering: .acquiring) >= lastSealed else { return } // collector behind: keep recording here
         slot.pointee.totals = totals()
+        sample(slot)
         sealed.store(current << 1 | slotNumber, ordering: .releasing)
         lastSealed = current
         current = Int((now - measureStart) / length)
@@ -90,6 +95,7 @@ final class IntervalRecorder: @unchecked Sendable {
         slot = slots + slotNumber
         slot.pointee.latency.reset()
         slot.pointee.uncorrected.reset()
+        slot.pointee.tcpInfo.reset()
     }
 
     /// Worker side, as its measured window closes: the CPU its thread spent inside the window, and

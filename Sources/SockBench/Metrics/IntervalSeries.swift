@@ -20,6 +20,9 @@ public struct IntervalRecord: Codable, Sendable, Equatable {
     /// The client process (sockbench) at the end of the interval.
     public var residentBytes: UInt64
     public var openDescriptors: Int
+    /// TCP runs: TCP_INFO of a sample of the client connections, read as the interval ended
+    /// (absent for UDP and conversations, and when no connection was open).
+    public var tcpInfo: IntervalTCPInfo?
 }
 
 public struct IntervalLatency: Codable, Sendable, Equatable {
@@ -58,6 +61,9 @@ final class IntervalCollector {
         var totals = IntervalTotals()
         /// Open connections as each worker last reported them (a worker may add twice to the last interval).
         var openByWorker: [Int: Int] = [:]
+        /// Every worker's TCP_INFO sample of the interval, and what those connections retransmitted.
+        var tcpSamples: [TCPInfo] = []
+        var tcpRetransmissions: UInt64 = 0
     }
 
     private let recorders: [IntervalRecorder]
@@ -114,6 +120,8 @@ final class IntervalCollector {
         entry.uncorrected.merge(slot.uncorrected)
         entry.totals.add(slot.totals.minus(lastTotals[worker]))
         entry.openByWorker[worker] = slot.totals.connectionsOpen
+        entry.tcpSamples += slot.tcpInfo.connections
+        entry.tcpRetransmissions &+= slot.tcpInfo.retransmissions
         pending[index] = entry
         lastTotals[worker] = slot.totals
         lastRead[worker] = max(lastRead[worker], rawIndex)
@@ -139,7 +147,8 @@ final class IntervalCollector {
                 latencyUncorrectedNs: plan.rate == nil ? nil : IntervalLatency(entry.uncorrected),
                 errors: entry.totals.errors.total, errorsByCategory: entry.totals.errors, connectionsEstablished: entry.totals.connectionsEstablished,
                 connectionsOpen: entry.totals.connectionsOpen, residentBytes: resident,
-                openDescriptors: ProcessResources.openDescriptors())
+                openDescriptors: ProcessResources.openDescriptors(),
+                tcpInfo: IntervalTCPInfo(samples: entry.tcpSamples, retransmissions: entry.tcpRetransmissions))
             records.append(record)
             soFar.merge(entry.latency)
             errorsSoFar += entry.totals.errors.total

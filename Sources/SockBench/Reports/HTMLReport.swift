@@ -22,6 +22,13 @@ public enum HTMLReport {
                                   value: { $0.messagesPerSecond }, format: { Format.grouped($0) }))
         body.append(intervalChart(report.runs, id: "p99-over-time", title: "p99 latency per interval", label: "p99 latency",
                                   value: { Double($0.latencyNs.p99) }, format: { Format.latency($0) }))
+        if report.runs.contains(where: { $0.intervals?.contains { $0.tcpInfo != nil } ?? false }) {
+            body.append(intervalChart(report.runs, id: "tcp-rtt-over-time", title: "TCP_INFO RTT per interval (median of sampled connections)",
+                                      label: "smoothed RTT", value: { $0.tcpInfo.map { Double($0.rttP50Ns) } }, format: { Format.latency($0) }))
+            body.append(intervalChart(report.runs, id: "tcp-cwnd-over-time", title: "TCP_INFO congestion window per interval (median of sampled connections)",
+                                      label: "snd_cwnd (segments)", value: { $0.tcpInfo.map { Double($0.sndCwndP50Segments) } },
+                                      format: { Format.grouped($0) }))
+        }
         body.append("<h2>Variants</h2>")
         body.append(spreadCharts(report.runs, metrics: ["throughput.messages_per_second", "latency.p99"], prefix: "variants"))
         body.append("<h2>Packet evidence</h2>")
@@ -108,10 +115,11 @@ public enum HTMLReport {
 
     /// An interval figure over the measured window, one line per variant (its first repetition).
     static func intervalChart(_ runs: [RunResult], id: String, title: String, label: String,
-                              value: (IntervalRecord) -> Double, format: @escaping (Double) -> String) -> String {
+                              value: (IntervalRecord) -> Double?, format: @escaping (Double) -> String) -> String {
         let series = RunResult.byVariant(runs).compactMap { name, variantRuns -> SVGChart.Series? in
-            guard let intervals = variantRuns.first?.intervals, !intervals.isEmpty else { return nil }
-            return SVGChart.Series(name: name, points: [(0, value(intervals[0]))] + intervals.map { ($0.endS, value($0)) })
+            // Intervals without the figure (no connection sampled) are left out of the line, not drawn as zero.
+            guard let intervals = variantRuns.first?.intervals?.filter({ value($0) != nil }), !intervals.isEmpty else { return nil }
+            return SVGChart.Series(name: name, points: [(intervals[0].startS, value(intervals[0])!)] + intervals.map { ($0.endS, value($0)!) })
         }
         guard !series.isEmpty else { return "<p class=\"note\">No interval series in this report.</p>" }
         let end = series.flatMap(\.points).map(\.x).max() ?? 1

@@ -11,6 +11,9 @@ public enum IntervalCSV {
         "errors",
     ] + ErrorCounts.Category.allCases.map { "errors_\($0.rawValue)" } + [
         "connections_established", "connections_open", "resident_bytes", "open_descriptors",
+        // TCP_INFO of the connections sampled as the interval ended (empty for UDP and conversations).
+        "tcp_info_sampled_connections", "tcp_info_rtt_p50_ns", "tcp_info_rttvar_p50_ns", "tcp_info_snd_cwnd_p50_segments",
+        "tcp_info_total_retrans", "tcp_info_lost",
     ]
 
     public static func render(_ report: Report) -> String {
@@ -30,6 +33,9 @@ public enum IntervalCSV {
                 ]
                 fields += categories
                 fields += ["\(interval.connectionsEstablished)", "\(interval.connectionsOpen)", "\(interval.residentBytes)", "\(interval.openDescriptors)"]
+                let tcp = interval.tcpInfo
+                fields += [tcp.map { "\($0.sampledConnections)" }, tcp.map { "\($0.rttP50Ns)" }, tcp.map { "\($0.rttvarP50Ns)" },
+                           tcp.map { "\($0.sndCwndP50Segments)" }, tcp.map { "\($0.totalRetrans)" }, tcp.map { "\($0.lost)" }].map { $0 ?? "" }
                 lines.append(fields.map(escape).joined(separator: ","))
             }
         }

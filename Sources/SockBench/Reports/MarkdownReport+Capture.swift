@@ -122,20 +122,4 @@ extension MarkdownReport {
         }
         return out.joined(separator: "\n")
     }
-
-    /// The kernel's TCP_INFO beside the capture: both witnesses of RTT and retransmissions.
-    static func tcpInfoSection(_ info: TCPInfoSummary, capture: CaptureAnalysis?) -> String {
-        var out = ["### TCP_INFO (client sockets, read at close)", "",
-                   "| connections | rtt p50 / max | rttvar mean | snd_cwnd p50 (segments) | retransmits | total_retrans | lost | reordering max |",
-                   "|---|---|---|---|---|---|---|---|"]
-        out.append("| \(info.connections) | \(Format.latency(info.rttNs.p50)) / \(Format.latency(info.rttNs.max)) | "
-            + "\(Format.latency(info.rttvarNs.mean)) | \(info.sndCwndSegments.p50) | \(info.retransmits) | \(info.totalRetrans) | "
-            + "\(info.lost) | \(info.reorderingMax) |")
-        if let tcp = capture?.tcp {
-            out += ["", "Retransmissions: \(tcp.retransmissions) seen on the wire (both directions), \(info.totalRetrans) counted by the "
-                + "client kernel (its own sends). Handshake RTT on the wire p50 \(Format.latency(tcp.handshakeRttNs.p50)); "
-                + "the kernel's smoothed RTT p50 \(Format.latency(info.rttNs.p50))."]
-        }
-        return out.joined(separator: "\n")
-    }
 }

@@ -23,6 +23,7 @@ extension MarkdownReport {
         if let info = warmup.tcpInfo {
             out.append("- TCP_INFO as the window opened: \(info.totalRetrans) segments retransmitted over \(plural(Int(clamping: info.connections), "connection"))")
         }
+        if let counters = warmup.kernelCounters { out.append("- kernel counters: " + risenCounters(counters)) }
         for event in warmup.events ?? [] {
             out.append("- \(String(format: "%.3f s", event.atS)): \(event.message)")
         }

@@ -50,6 +50,9 @@ extension MarkdownReport {
         if openLoop { header += " p99 uncorrected |"; rule += "---|" }
         header += " errors | open connections |"
         rule += "---|---|"
+        // TCP_INFO sampled as each interval ended: RTT and congestion window over time.
+        let sampled = intervals.contains { $0.tcpInfo != nil }
+        if sampled { header += " rtt p50 | snd_cwnd p50 | retrans. |"; rule += "---|---|---|" }
         var out = ["### Intervals", "", "Also in intervals.csv.", "", header, rule]
         for interval in intervals {
             let l = interval.latencyNs
@@ -58,6 +61,9 @@ extension MarkdownReport {
                 + "\(Format.latency(l.p50)) | \(Format.latency(l.p99)) | \(Format.latency(l.max)) |"
             if openLoop { row += " \(interval.latencyUncorrectedNs.map { Format.latency($0.p99) } ?? "") |" }
             row += " \(interval.errors) | \(interval.connectionsOpen) |"
+            if sampled {
+                row += interval.tcpInfo.map { " \(Format.latency($0.rttP50Ns)) | \($0.sndCwndP50Segments) | \($0.totalRetrans) |" } ?? " | | |"
+            }
             out.append(row)
         }
         return out.joined(separator: "\n")

@@ -102,7 +102,7 @@ public enum MarkdownReport {
         }
         if let mismatches = run.protocolMismatches, !mismatches.isEmpty { out += ["", mismatchSection(mismatches, count: run.errors.protocol)] }
         if let capture = run.capture { out += ["", captureSection(capture)] }
-        if let info = run.tcpInfo { out += ["", tcpInfoSection(info, capture: run.capture?.analysis)] }
+        out += kernelSections(run)
         out += ["", "### Socket options", "", optionsTable(run.socketOptions)]
         out += ["", "### CPU", "", "| side | user | system |", "|---|---|---|"]
         out.append("| client | \(Format.seconds(run.cpu.clientUserS)) | \(Format.seconds(run.cpu.clientSysS)) |")

@@ -89,6 +89,9 @@ public struct RunResult: Codable, Sendable {
     public var capture: CaptureRecord?
     /// The kernel's TCP_INFO over client connections, read as each closed (TCP runs).
     public var tcpInfo: TCPInfoSummary?
+    /// What the kernel's TCP and UDP counters (nstat names) rose by over the measured window, in
+    /// `KernelCounters.reported` order: the whole network namespace's, so other traffic in it counts too.
+    public var kernelCounters: [KernelCounterDelta]?
     /// Open loop: the requested schedule against what was sent.
     public var schedule: ScheduleRecord?
     /// Conversation: the first few failed expectations, in words.

@@ -61,6 +61,7 @@ public struct ReportMetric: Sendable {
 
     /// `'latncy.p99' is not a report field; did you mean 'latency.p99'?`
     static func unknownFieldMessage(_ name: String) -> String {
+        if name.hasPrefix(kernelPrefix) { return unknownKernelCounterMessage(name) }
         var message = "'\(name)' is not a report field"
         if let suggestion = KeySuggestion.closest(to: name, in: allNames) { message += "; did you mean '\(suggestion)'?" }
         return message
@@ -77,6 +78,7 @@ public struct ReportMetric: Sendable {
 extension ReportMetric {
     /// Every metric a threshold, comparison or baseline can name.
     public static let catalogue: [ReportMetric] = latencyMetrics + throughputMetrics + errorMetrics + captureMetrics + otherMetrics
+        + kernelMetrics
 
     static func latency(_ prefix: String, _ what: String, _ summary: @escaping @Sendable (RunResult) -> LatencySummary?) -> [ReportMetric] {
         let figures: [(String, String, @Sendable (LatencySummary) -> Double)] = [

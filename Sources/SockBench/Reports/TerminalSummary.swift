@@ -60,6 +60,7 @@ public enum TerminalSummary {
             if let info = run.tcpInfo {
                 lines.append("  tcp_info     rtt p50 \(Format.latency(info.rttNs.p50)), total_retrans \(info.totalRetrans), lost \(info.lost) over \(plural(info.connections, "connection"))")
             }
+            if let kernel = kernelLine(run.kernelCounters) { lines.append(kernel) }
             var cpu = "  cpu          client \(String(format: "%.2f", run.cpu.clientUserS))s user \(String(format: "%.2f", run.cpu.clientSysS))s sys"
             if let user = run.cpu.serverUserS, let system = run.cpu.serverSysS {
                 cpu += "; server \(String(format: "%.2f", user))s user \(String(format: "%.2f", system))s sys"

@@ -11,6 +11,9 @@ public struct WarmupRecord: Codable, Sendable, Equatable {
     /// TCP_INFO of the connections open as the window opened, read at that moment, and of those
     /// that closed before it.
     public var tcpInfo: TCPInfoAtWindowStart?
+    /// What the kernel's TCP and UDP counters rose by from before the first connect to the window's
+    /// opening (the namespace's, as `runs[].kernel_counters`): a connection storm's overflows land here.
+    public var kernelCounters: [KernelCounterDelta]?
 
     public struct TCPInfoAtWindowStart: Codable, Sendable, Equatable {
         public var connections: UInt64

@@ -242,6 +242,7 @@ public enum Runner {
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
         run.tcpInfo = load.result.tcpInfo.summary(excluding: load.result.tcpInfoAtWindowStart)
+        run.kernelCounters = load.kernelCounters
         if let impairment = scenario.impairment, let proxy {
             run.impairment = ImpairmentRecord(
                 proxy: proxy.address.description, settings: Dictionary(uniqueKeysWithValues: impairment.settings.map { ($0.key, $0.text) }),
@@ -277,6 +278,7 @@ public enum Runner {
                 durationS: Double(scenario.load.warmupNanoseconds) / 1e9, errors: load.result.warmupErrors,
                 events: warmupEvents.isEmpty ? nil : warmupEvents, capture: captureRecord.warmupAnalysis,
                 tcpInfo: atStart.connections == 0 ? nil : .init(connections: atStart.connections, totalRetrans: atStart.totalRetransmissionCount))
+            run.warmup?.kernelCounters = load.warmupKernelCounters
         }
         return run
     }

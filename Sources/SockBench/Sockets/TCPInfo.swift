@@ -53,6 +53,12 @@ public struct TCPInfoAccumulator: Sendable {
         reorderingMax = max(reorderingMax, info.reordering)
     }
 
+    /// Retransmissions of a connection that was still connecting when it was read (its SYNs):
+    /// counted against the window, without counting the connection.
+    mutating func addWarmupRetransmissions(_ count: UInt64) {
+        totalRetransmissions &+= count
+    }
+
     mutating func merge(_ other: TCPInfoAccumulator) {
         connections += other.connections
         rtt.merge(other.rtt)
