@@ -42,6 +42,29 @@ struct EvidenceCrossCheckTests {
         #expect(drain.text.hasPrefix("differ: TCP_INFO 6, kernel 2 — TCP_INFO is read as each connection closes"))
     }
 
+    @Test("retransmissions with a capture of windows: fewer on the wire is consistent and says how much was seen; more than the kernel still differs")
+    func captureWindows() throws {
+        func check(capture: UInt64, tcpInfo: UInt64, kernel: UInt64?) -> Check.Agreement? {
+            Check(retransmissions: .init(capture: capture, tcpInfo: tcpInfo, kernel: kernel, captureCovered: (0.3, 3)), roundTrip: .init())
+                .retransmissionAgreement
+        }
+        #expect(check(capture: 1, tcpInfo: 9, kernel: 9)
+            == .consistent("the capture saw 0.300 s of the 3.000 s window (capture.mode: windows), TCP_INFO and the kernel all of it"))
+        #expect(check(capture: 4, tcpInfo: 4, kernel: 4) == .agree)
+        #expect(check(capture: 5, tcpInfo: 0, kernel: 2)?.text.hasPrefix("differ: capture 5, kernel 2") == true)
+        var run = SyntheticRuns.run(messagesPerSecond: 1_000, latencyNs: 1_000)
+        run.durationS = 3
+        var details = CaptureRecord.Details(status: .captured)
+        details.mode = CaptureSpec.Mode.windows.rawValue
+        details.windows = [.init(startS: 1.35, endS: 1.5), .init(startS: 2.85, endS: 3)]
+        run.capture = CaptureRecord(details: details, analysis: nil)
+        let covered = try #require(Check.captureCoverage(run))
+        #expect(abs(covered.seconds - 0.3) < 1e-9 && covered.of == 3)
+        details.mode = CaptureSpec.Mode.full.rawValue
+        run.capture = CaptureRecord(details: details, analysis: nil)
+        #expect(Check.captureCoverage(run) == nil)
+    }
+
     static func rtt(tcpInfo: UInt64?, dataToAck: UInt64? = nil, handshake: UInt64? = nil) -> Check.Agreement? {
         Check(retransmissions: .init(), roundTrip: .init(tcpInfo: tcpInfo, dataToAck: dataToAck, handshake: handshake)).roundTripAgreement
     }
@@ -59,6 +82,10 @@ struct EvidenceCrossCheckTests {
         let wireHigher = try #require(Self.rtt(tcpInfo: 60_000, handshake: 40_000_000))
         #expect(wireHigher.text.hasPrefix("differ: capture handshake 40.00ms, TCP_INFO 60.0µs — "))
         #expect(Self.rtt(tcpInfo: 0, dataToAck: 0) == .agree, "two zeros are equal, not a division by zero")
+        // TCP_INFO sampled during the window is compared when there is one, not the value read after the drain.
+        let window = Check(retransmissions: .init(), roundTrip: .init(tcpInfo: 5_000_000, tcpInfoOverWindow: 30_000, dataToAck: 40_000))
+        #expect(window.roundTripAgreement == .agree)
+        #expect([UInt64]().lowerMedian == nil && [UInt64]([9, 1, 5, 7]).lowerMedian == 5)
         #expect(Self.rtt(tcpInfo: .max, dataToAck: 0) != nil)
     }
 
@@ -76,6 +103,14 @@ struct EvidenceCrossCheckTests {
         let check = try #require(Check(run))
         #expect(check.retransmissions == .init(capture: nil, captureDropped: nil, tcpInfo: 3, kernel: 3))
         #expect(check.roundTrip == .init(tcpInfo: 50_000, dataToAck: nil, handshake: nil) && check.roundTripAgreement == nil)
+        var sampled = IntervalRecord(startS: 0, endS: 1, messagesSent: 1, messagesReceived: 1, messagesPerSecond: 1, bitsPerSecondSent: 0,
+                                     bitsPerSecondReceived: 0, latencyNs: IntervalLatency(LatencyHistogram()), latencyUncorrectedNs: nil, errors: 0,
+                                     errorsByCategory: nil, connectionsEstablished: 0, connectionsOpen: 1, residentBytes: 0, openDescriptors: 0)
+        sampled.tcpInfo = IntervalTCPInfo(sampledConnections: 1, rttP50Ns: 20_000, rttMaxNs: 20_000, rttvarP50Ns: 1, sndCwndP50Segments: 10,
+                                          sndCwndMinSegments: 10, totalRetrans: 0, retransmits: 0, lost: 0)
+        var withIntervals = run
+        withIntervals.intervals = [sampled, sampled, sampled]
+        #expect(try #require(Check(withIntervals)).roundTrip.tcpInfoOverWindow == 20_000)
         let section = try #require(MarkdownReport.crossCheckSection(check))
         #expect(section.contains("| retransmitted segments | – | 3 (client sends) | 3 (TcpRetransSegs) | agree |"))
         #expect(!section.contains("RTT p50"), "no capture: no RTT row")

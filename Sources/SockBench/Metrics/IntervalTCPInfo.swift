@@ -45,8 +45,10 @@ public struct IntervalTCPInfo: Codable, Sendable, Equatable {
     }
 
     /// The lower median (a value that was read, never an average of two).
-    static func median(_ values: [UInt64]) -> UInt64 {
-        guard !values.isEmpty else { return 0 }
-        return values.sorted()[(values.count - 1) / 2]
-    }
+    static func median(_ values: [UInt64]) -> UInt64 { values.lowerMedian ?? 0 }
+}
+
+extension Array where Element == UInt64 {
+    /// The lower median (a value of the array, never an average of two); nil when empty.
+    var lowerMedian: UInt64? { isEmpty ? nil : sorted()[(count - 1) / 2] }
 }

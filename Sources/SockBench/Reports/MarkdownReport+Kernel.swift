@@ -32,14 +32,17 @@ extension MarkdownReport {
         var rows: [String] = []
         let r = check.retransmissions
         if let agreement = check.retransmissionAgreement {
-            rows.append("| retransmitted segments | \(r.capture.map { "\($0) (both directions)" } ?? "–") | "
+            let scope = r.captureCovered == nil ? "both directions" : "both directions, capture windows only"
+            rows.append("| retransmitted segments | \(r.capture.map { "\($0) (\(scope))" } ?? "–") | "
                 + "\(r.tcpInfo.map { "\($0) (client sends)" } ?? "–") | \(r.kernel.map { "\($0) (TcpRetransSegs)" } ?? "–") | \(agreement.text) |")
         }
         if let agreement = check.roundTripAgreement {
             let rtt = check.roundTrip
             let wire = [rtt.dataToAck.map { "data → ACK \(Format.latency($0))" }, rtt.handshake.map { "handshake \(Format.latency($0))" }]
                 .compactMap { $0 }.joined(separator: "; ")
-            rows.append("| RTT p50 | \(wire) | srtt \(rtt.tcpInfo.map { Format.latency($0) } ?? "–") | – | \(agreement.text) |")
+            let kernel = [rtt.tcpInfoOverWindow.map { "srtt \(Format.latency($0)) (interval samples)" },
+                          rtt.tcpInfo.map { "srtt \(Format.latency($0)) (at close)" }].compactMap { $0 }.joined(separator: "; ")
+            rows.append("| RTT p50 | \(wire) | \(kernel) | – | \(agreement.text) |")
         }
         guard !rows.isEmpty else { return nil }
         return (["### Cross-check: capture, TCP_INFO and kernel counters", "",
