@@ -65,6 +65,18 @@ struct CaptureExactnessTests {
         }
     }
 
+    /// Runs `yaml` with full capture in a namespace with a 32-port ephemeral range
+    /// (`narrowPortRange`); nil, having said why, where namespaces cannot be made.
+    static func capturedRunReusingPorts(_ yaml: String, name: String = #function) throws -> (file: String, run: RunResult)? {
+        var reason = ""
+        guard let (namespaces, wrapper) = try narrowPortRange(reason: &reason) else {
+            print("skipped: \(reason)")
+            return nil
+        }
+        defer { namespaces.remove() }
+        return try capturedRun(yaml, via: wrapper, name: name)
+    }
+
     /// Runs `yaml` with full capture and returns the pcap and the report's run.
     static func capturedRun(_ yaml: String, arguments: [String] = [], via wrapper: [String] = [], name: String = #function) throws -> (file: String, run: RunResult) {
         let work = TestSupport.temporaryDirectory(name)
@@ -105,18 +117,12 @@ struct CaptureExactnessTests {
           .enabled(if: TestSupport.canCapture, "capturing needs CAP_NET_RAW (run the tests as root)"),
           .enabled(if: tshark != nil, "needs tshark (apt-get install tshark)"))
     func crrPortReuse() throws {
-        var reason = ""
-        guard let (namespaces, wrapper) = try Self.narrowPortRange(reason: &reason) else {
-            print("skipped: \(reason)")
-            return
-        }
-        defer { namespaces.remove() }
-        let (file, run) = try Self.capturedRun("""
+        guard let (file, run) = try Self.capturedRunReusingPorts("""
         name: crr
         server: {kind: tcp-echo, tcp_nodelay: true}
         client: {tcp_nodelay: true}
         load: {connections: 8, pattern: connect, message_size: 64, warmup: 100ms, duration: 1s}
-        """, via: wrapper)
+        """) else { return }
         let expected = try Counts.tshark(file), measured = try Counts.sockbench(file)
         print("crr: tshark \(expected); sockbench \(measured)")
         #expect(try Self.reusedPorts(file) > 0, "no client port was reused: the run did not test what it should")
@@ -130,18 +136,12 @@ struct CaptureExactnessTests {
           .enabled(if: TestSupport.canCapture, "capturing needs CAP_NET_RAW (run the tests as root)"),
           .enabled(if: tshark != nil, "needs tshark (apt-get install tshark)"))
     func resetThenReuse() throws {
-        var reason = ""
-        guard let (namespaces, wrapper) = try Self.narrowPortRange(reason: &reason) else {
-            print("skipped: \(reason)")
-            return
-        }
-        defer { namespaces.remove() }
-        let (file, _) = try Self.capturedRun("""
+        guard let (file, _) = try Self.capturedRunReusingPorts("""
         name: crr-reset
         server: {kind: tcp-echo, tcp_nodelay: true}
         client: {tcp_nodelay: true, so_linger: 0}
         load: {connections: 8, pattern: connect, message_size: 64, warmup: 100ms, duration: 1s}
-        """, via: wrapper)
+        """) else { return }
         let expected = try Counts.tshark(file), measured = try Counts.sockbench(file)
         print("crr with resets: tshark \(expected); sockbench \(measured)")
         #expect(try Self.reusedPorts(file) > 0, "no client port was reused")

@@ -40,6 +40,9 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
         /// What capturing cost the load in this run, measured inside the run.
         public var observerEffect: ObserverEffect?
 
+        /// Seconds of the measured window with a capture attached (the windows' lengths added up).
+        public var capturedSeconds: Double { (windows ?? []).reduce(0) { $0 + max(0, $1.endS - $1.startS) } }
+
         public init(status: Status, reason: String? = nil, file: String? = nil, interface: String? = nil, filter: String? = nil,
                     snaplen: Int? = nil, payloadStored: Bool? = nil, packetsWritten: UInt64? = nil, fileTruncated: Bool? = nil,
                     kernelDropped: UInt64? = nil) {

@@ -93,9 +93,8 @@ public final class CaptureSession: @unchecked Sendable {
         self.writer = writer
         self.wakeUp = wakeUp
         linkType = capture.linkType
-        current = Mutex(capture)
-        gate.set(open: true)
-        attached.append((MonotonicClock.now(), 0))
+        current = Mutex(nil)
+        _ = attach(capture)
     }
 
     // MARK: The capture thread
@@ -122,14 +121,7 @@ public final class CaptureSession: @unchecked Sendable {
             for (open, close) in spans {
                 guard sleep(until: start + open) else { return }
                 capture = try Self.open(settings)
-                let attachedNow = current.withLock { handle -> Bool in
-                    guard !stopping.load(ordering: .acquiring) else { return false }
-                    handle = capture
-                    return true
-                }
-                guard attachedNow else { return }
-                gate.set(open: true)
-                attached.append((MonotonicClock.now(), 0))
+                guard attach(capture) else { return }
                 try copy(capture) { start + close }
                 detach(capture)
                 if stopping.load(ordering: .acquiring) { return }
@@ -147,6 +139,20 @@ public final class CaptureSession: @unchecked Sendable {
         try capture.run(writer: writer, until: deadline) { frame in
             CaptureAnalyzer.storedLength(frame.bytes, originalLength: frame.originalLength, linkType: linkType, storesPayload: storesPayload)
         }
+    }
+
+    /// Makes `capture` the handle `stop` ends and notes when it was attached; false (nothing
+    /// attached) when `stop` came first.
+    private func attach(_ capture: PacketCapture) -> Bool {
+        let attachedNow = current.withLock { handle -> Bool in
+            guard !stopping.load(ordering: .acquiring) else { return false }
+            handle = capture
+            return true
+        }
+        guard attachedNow else { return false }
+        gate.set(open: true)
+        attached.append((MonotonicClock.now(), 0))
+        return true
     }
 
     /// Closes the handle (the kernel stops copying packets for it) and notes when.

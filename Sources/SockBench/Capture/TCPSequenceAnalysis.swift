@@ -56,7 +56,7 @@ struct TCPConnectionAnalysis: Sendable {
     var lastSynTime: UInt64 = 0
     var firstRTT: UInt64 = 0
 
-    static let fin: UInt8 = 0x01, syn: UInt8 = 0x02, rst: UInt8 = 0x04, ack: UInt8 = 0x10
+    private static let fin = DecodedPacket.fin, syn = DecodedPacket.syn, rst = DecodedPacket.rst, ack = DecodedPacket.ack
 
     /// Whether a SYN starts a new connection on this 4-tuple: tshark opens a new stream when a SYN
     /// (without ACK) carries another initial sequence number than the one its direction started with.

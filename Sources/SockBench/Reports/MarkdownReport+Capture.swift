@@ -68,7 +68,7 @@ extension MarkdownReport {
             text = "Every packet was captured (`capture.mode: full`)."
         } else {
             let windows = details.windows ?? []
-            let captured = windows.reduce(0.0) { $0 + max(0, $1.endS - $1.startS) }
+            let captured = details.capturedSeconds
             let warmup = details.warmupCaptured == true ? "the warm-up whole, then " : ""
             text = "Captured \(warmup)\(plural(UInt64(windows.count), "window")) of the measured window "
                 + "(\(Format.seconds(captured)) in all; `capture.mode: windows`, `--capture full` for every packet); "

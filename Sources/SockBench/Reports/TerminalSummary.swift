@@ -141,8 +141,8 @@ public enum TerminalSummary {
         }
         let packets = analysis.packets.total
         var text = "  capture      \(Format.grouped(Double(packets))) packet\(packets == 1 ? "" : "s"), \(capture.details.kernelDropped ?? 0) dropped"
-        if capture.details.mode == CaptureSpec.Mode.windows.rawValue, let windows = capture.details.windows {
-            text += " (windows: \(Format.seconds(windows.reduce(0.0) { $0 + max(0, $1.endS - $1.startS) })) of the measured window"
+        if capture.details.mode == CaptureSpec.Mode.windows.rawValue, capture.details.windows != nil {
+            text += " (windows: \(Format.seconds(capture.details.capturedSeconds)) of the measured window"
             if let ratio = capture.details.observerEffect?.ratio { text += String(format: ", load ×%.2f while capturing", ratio) }
             text += ")"
         }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The host's own UDP drop counters (the `Udp:` line of /proc/net/snmp plus the `Udp6` lines of
 /// /proc/net/snmp6), read before and after a run: what any socket on this host (client, server,
 /// proxy or a bystander) lost to a full receive buffer or another input error meanwhile.
@@ -15,39 +13,22 @@ public struct HostUDPStatistics: Sendable, Equatable {
         self.inErrors = inErrors
     }
 
-    /// The counters from the text of /proc/net/snmp and /proc/net/snmp6; nil when the IPv4 `Udp:`
-    /// lines are missing or malformed (the IPv6 file may be absent: IPv6 disabled).
+    /// The UDP counters among the namespace's (`UdpRcvbufErrors`, `UdpInErrors`, plus their `Udp6`
+    /// counterparts where IPv6 is on); nil when the IPv4 ones are missing.
+    public init?(_ counters: KernelCounters) {
+        guard let rcvbuf = counters["UdpRcvbufErrors"], let input = counters["UdpInErrors"] else { return nil }
+        self.init(rcvbufErrors: rcvbuf + (counters["Udp6RcvbufErrors"] ?? 0), inErrors: input + (counters["Udp6InErrors"] ?? 0))
+    }
+
+    /// The counters from the text of /proc/net/snmp and /proc/net/snmp6 (parsed by `KernelCounters`);
+    /// nil when the IPv4 `Udp:` lines are missing or malformed (the IPv6 file may be absent: IPv6 disabled).
     public static func parse(snmp: String, snmp6: String?) -> HostUDPStatistics? {
-        // /proc/net/snmp: a header line of names, then a line of values, both starting "Udp:".
-        let lines = snmp.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
-        guard lines.count >= 2 else { return nil }
-        let names = lines[0].split(separator: " ").dropFirst()
-        let values = lines[1].split(separator: " ").dropFirst()
-        guard names.count == values.count else { return nil }
-        var fields: [Substring: UInt64] = [:]
-        for (name, value) in zip(names, values) {
-            guard let number = UInt64(value) else { return nil }
-            fields[name] = number
-        }
-        guard let rcvbuf = fields["RcvbufErrors"], let input = fields["InErrors"] else { return nil }
-        var statistics = HostUDPStatistics(rcvbufErrors: rcvbuf, inErrors: input)
-        // /proc/net/snmp6: one "Name value" pair a line.
-        for line in (snmp6 ?? "").split(separator: "\n") {
-            let pair = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard pair.count == 2, let number = UInt64(pair[1]) else { continue }
-            switch pair[0] {
-            case "Udp6RcvbufErrors": statistics.rcvbufErrors += number
-            case "Udp6InErrors": statistics.inErrors += number
-            default: continue
-            }
-        }
-        return statistics
+        HostUDPStatistics(KernelCounters.parse(snmp: snmp, snmp6: snmp6))
     }
 
     /// This host's counters now; nil where /proc/net/snmp cannot be read or parsed.
     public static func read() -> HostUDPStatistics? {
-        guard let snmp = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) else { return nil }
-        return parse(snmp: snmp, snmp6: try? String(contentsOfFile: "/proc/net/snmp6", encoding: .utf8))
+        KernelCounters.read().flatMap(HostUDPStatistics.init)
     }
 
     /// What the counters rose by since `earlier` (0 for one that went down: a namespace reset).
