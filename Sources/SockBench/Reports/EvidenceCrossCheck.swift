@@ -178,7 +178,7 @@ extension EvidenceCrossCheck {
     /// How much of the measured window a capture in windows mode covered; nil for a full capture.
     static func captureCoverage(_ run: RunResult) -> (seconds: Double, of: Double)? {
         guard let details = run.capture?.details, details.mode == CaptureSpec.Mode.windows.rawValue else { return nil }
-        let covered = (details.windows ?? []).reduce(0.0) { $0 + max(0, $1.endS - $1.startS) }
+        let covered = details.capturedSeconds
         // Windows that add up to the whole measured window saw all of it.
         return covered < run.durationS * 0.999 ? (covered, run.durationS) : nil
     }
