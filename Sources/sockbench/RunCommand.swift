@@ -132,11 +132,21 @@ struct RunCommand: ParsableCommand {
         if let reason = report.runs.lazy.compactMap({ $0.capture?.status == .unavailable ? $0.capture?.details.reason : nil }).first {
             FileHandleOutput.standardError("sockbench: warning: no packet capture: \(reason)")
         }
+        // A capture that ran but lost part of its evidence (the disk filled, a FIFO at capture.pcap) says so too.
+        if let reason = report.runs.lazy.compactMap({ $0.capture?.status == .captured ? $0.capture?.details.reason : nil }).first {
+            FileHandleOutput.standardError("sockbench: warning: packet capture incomplete: \(reason)")
+        }
         let verdict = GateVerdict(report: report)
         try CIOutputs.write(junit: junit, summary: summary, name: "sockbench run \(report.scenario.name)", verdict: verdict,
                             markdown: CISummary.render(report: report, reportPath: outcome.directory + "/report.md"))
         CIOutputs.printVerdict(verdict, quiet: quiet)
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        // A signal after the measured window (while the capture was analysed or the reports written):
+        // the figures are complete, but a run asked to stop does not end as a success.
+        if let signal = Interruption.signalName {
+            FileHandleOutput.standardError("sockbench: \(signal) arrived after the measured window; the reports are complete")
+            throw ExitCode(Interruption.exitCode)
+        }
     }
 
     /// This binary, which `run` starts again as `sockbench serve` for reference servers.

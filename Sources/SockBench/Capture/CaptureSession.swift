@@ -22,9 +22,12 @@ public final class CaptureSession: @unchecked Sendable {
         public var analysis: CaptureAnalyzer.Configuration
         /// The measured window's planned length, over which windows mode spreads its windows.
         public var measuredDuration: UInt64
+        /// The warm-up's length (0: none, so no warm-up was captured).
+        public var warmup: UInt64
 
         public init(spec: CaptureSpec, interface: String, filter: String, filePath: String, analysis: CaptureAnalyzer.Configuration,
-                    measuredDuration: UInt64) {
+                    measuredDuration: UInt64, warmup: UInt64 = 0) {
+            self.warmup = warmup
             self.spec = spec
             self.interface = interface
             self.filter = filter
@@ -49,6 +52,8 @@ public final class CaptureSession: @unchecked Sendable {
     private let windowStartMonotonic = Atomic<UInt64>(.max)
     private let windowStartRealtime = Atomic<UInt64>(.max)
     private var thread: JoinableThread?
+    /// The file's limit is the folder's free space, not capture.max_file_size.
+    private var limitedByFreeSpace = false
     // Written by the capture thread, read after it is joined.
     private var failure: CaptureError?
     private var kernelDropped: UInt64 = 0
@@ -64,8 +69,9 @@ public final class CaptureSession: @unchecked Sendable {
     /// matching packet is queued in the kernel buffer and will be read.
     public static func start(_ settings: Settings) throws(CaptureError) -> CaptureSession {
         let capture = try open(settings)
+        let limit = fileLimit(settings)
         let writer = try PcapFileWriter.create(path: settings.filePath, snaplen: settings.spec.effectiveSnaplen,
-                                               linkType: capture.linkType, maximumBytes: UInt64(settings.spec.maxFileSize))
+                                               linkType: capture.linkType, maximumBytes: limit.bytes)
         let wakeUp: WakeUp
         do {
             wakeUp = try WakeUp()
@@ -74,6 +80,7 @@ public final class CaptureSession: @unchecked Sendable {
             throw CaptureError(.other, "cannot create the capture's wake-up descriptor: \(error)")
         }
         let session = CaptureSession(settings: settings, capture: capture, writer: writer, wakeUp: wakeUp)
+        session.limitedByFreeSpace = limit.byFreeSpace
         do {
             session.thread = try JoinableThread(name: "capture") { session.read(first: capture) }
         } catch {
@@ -81,6 +88,18 @@ public final class CaptureSession: @unchecked Sendable {
             throw CaptureError(.other, "cannot start the capture thread: \(error)")
         }
         return session
+    }
+
+    /// The file's limit: `capture.max_file_size`, or less when the folder has less room than that
+    /// plus the room the reports need (`AtomicFile.minimumFreeBytes`; then `byFreeSpace`): a large
+    /// capture never costs the run its report.
+    static func fileLimit(_ settings: Settings) -> (bytes: UInt64, byFreeSpace: Bool) {
+        let configured = UInt64(settings.spec.maxFileSize)
+        let directory = String(settings.filePath[..<(settings.filePath.lastIndex(of: "/") ?? settings.filePath.startIndex)])
+        guard let free = AtomicFile.freeBytes(directory.isEmpty ? "." : directory) else { return (configured, false) }
+        let reserve = AtomicFile.minimumFreeBytes
+        let room = free > reserve ? free - reserve : 0
+        return room < configured ? (room, true) : (configured, false)
     }
 
     private static func open(_ settings: Settings) throws(CaptureError) -> PacketCapture {
@@ -109,7 +128,7 @@ public final class CaptureSession: @unchecked Sendable {
             }
             // The warm-up whole (its cost is outside every figure), then the windows.
             try copy(capture) { self.windowStartMonotonic.load(ordering: .relaxed) }
-            detach(capture)
+            try closeWindow(capture)
             let start = windowStartMonotonic.load(ordering: .relaxed)
             guard start != .max else { return }
             // The windows; the last runs on past the measured window's end until the run's last
@@ -123,7 +142,7 @@ public final class CaptureSession: @unchecked Sendable {
                 capture = try Self.open(settings)
                 guard attach(capture) else { return }
                 try copy(capture) { start + close }
-                detach(capture)
+                try closeWindow(capture)
                 if stopping.load(ordering: .acquiring) { return }
             }
         } catch {
@@ -139,6 +158,25 @@ public final class CaptureSession: @unchecked Sendable {
         try capture.run(writer: writer, until: deadline) { frame in
             CaptureAnalyzer.storedLength(frame.bytes, originalLength: frame.originalLength, linkType: linkType, storesPayload: storesPayload)
         }
+    }
+
+    /// Ends a window without losing its last packets: the kernel stops queueing new ones, the ring
+    /// hands over its partly filled block within the block timeout, the reader takes it, and only
+    /// then is the handle closed. The window (and the gate) end when the kernel stops queueing.
+    private func closeWindow(_ capture: PacketCapture) throws(CaptureError) {
+        guard !stopping.load(ordering: .acquiring), capture.acceptNothing() else {
+            detach(capture)
+            return
+        }
+        gate.set(open: false)
+        markDetached()
+        let drained = MonotonicClock.now() + 3 * UInt64(PacketCapture.blockTimeoutMilliseconds) * 1_000_000
+        try copy(capture) { drained }
+        detach(capture)
+    }
+
+    private func markDetached() {
+        if let last = attached.indices.last, attached[last].end == 0 { attached[last].end = MonotonicClock.now() }
     }
 
     /// Makes `capture` the handle `stop` ends and notes when it was attached; false (nothing
@@ -161,7 +199,7 @@ public final class CaptureSession: @unchecked Sendable {
         current.withLock { $0 = nil }
         capture.close()
         gate.set(open: false)
-        if let last = attached.indices.last, attached[last].end == 0 { attached[last].end = MonotonicClock.now() }
+        markDetached()
     }
 
     /// Waits for `time` on the monotonic clock; false when `stop` came first.
@@ -223,10 +261,12 @@ public final class CaptureSession: @unchecked Sendable {
             let inWindow = attached.compactMap { span -> (start: UInt64, end: UInt64)? in
                 let end = span.end == 0 ? MonotonicClock.now() : span.end
                 guard end > start, measured == 0 || span.start < start + measured else { return nil }
-                return (span.start > start ? span.start - start : 0, end - start)
+                // The last window runs on into the close: only its part inside the measured window is listed.
+                let inside = measured == 0 ? end - start : min(end - start, measured)
+                return (span.start > start ? span.start - start : 0, inside)
             }
             details.windows = inWindow.map { .init(startS: Double($0.start) / 1e9, endS: Double($0.end) / 1e9) }
-            details.warmupCaptured = attached.first.map { $0.start <= start } ?? false
+            details.warmupCaptured = settings.warmup > 0 && (attached.first.map { $0.start <= start } ?? false)
             if let split, measured > 0 {
                 details.observerEffect = ObserverEffect.measure(split: split, windows: inWindow, measured: measured, bytes: countsBytes)
             }
@@ -239,8 +279,22 @@ public final class CaptureSession: @unchecked Sendable {
             details.file = String(settings.filePath.split(separator: "/").last ?? Substring(settings.filePath))
             details.packetsWritten = writer.packetsWritten
             details.fileTruncated = writer.packetsNotStored > 0
-            if writer.packetsNotStored > 0 { details.packetsNotStored = writer.packetsNotStored }
-            analysed = true
+            if writer.packetsNotStored > 0 {
+                details.packetsNotStored = writer.packetsNotStored
+                if limitedByFreeSpace, writer.failure == nil {
+                    reasons.append("\(details.file ?? "the capture") stopped at \(Format.bytes(Double(writer.bytesWritten))), before capture.max_file_size, "
+                        + "to leave \(Format.bytes(Double(AtomicFile.minimumFreeBytes))) free for the reports; \(writer.packetsNotStored) packets were not stored")
+                }
+            }
+            if let failure = writer.failure {
+                reasons.append("writing \(details.file ?? "the capture") failed after \(writer.packetsWritten) packets "
+                    + "(\(String(cString: strerror(failure)))); the file and the analysis hold those")
+            }
+            if writer.writesInPlace {
+                reasons.append("\(details.file ?? "the capture") is a device or FIFO, written through: it cannot be read back, so the packets were not analysed")
+            } else {
+                analysed = true
+            }
         } catch {
             reasons.append(error.message)
         }

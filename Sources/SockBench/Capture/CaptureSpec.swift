@@ -33,6 +33,8 @@ public struct CaptureSpec: Sendable, Equatable {
     }
 
     public static let headerSnaplen = 128
+    /// Windows mode: the last window opens at least this long before the measured window ends.
+    public static let closeLead: UInt64 = 50_000_000
     public static let payloadSnaplen = 65_535
     public static let minimumBuffer = 4 << 20
 
@@ -50,7 +52,11 @@ public struct CaptureSpec: Sendable, Equatable {
         let length = min(cycle, max(1, Double(windowLength) * cycle / Double(windowEvery)))
         return (1...cycles).map { index in
             let end = index == cycles ? duration : UInt64((cycle * Double(index)).rounded())
-            return (end - min(end, UInt64(length.rounded())), end)
+            var start = end - min(end, UInt64(length.rounded()))
+            // The last window is attached at least `closeLead` before the end, so the handle is open
+            // (a ring takes milliseconds to set up) when the connections close.
+            if index == cycles { start = min(start, duration - min(duration, Self.closeLead)) }
+            return (start, end)
         }
     }
 

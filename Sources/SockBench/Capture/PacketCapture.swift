@@ -180,6 +180,12 @@ final class PacketCapture: @unchecked Sendable {
         return nil
     }
 
+    /// Stops the kernel from queueing further packets for this capture, keeping those it already
+    /// queued: a window closes with this, and the reader takes the rest within a block timeout.
+    func acceptNothing() -> Bool {
+        !closed && CPcap_acceptNothing(handle) == 0
+    }
+
     /// Ends `run` from another thread: it takes what the kernel has handed over and returns.
     func stop() {
         stopping.store(true, ordering: .releasing)

@@ -10,6 +10,9 @@ import Glibc
 /// Only the capture thread calls `append`; `finish` and `discard` come after it has stopped.
 final class PcapFileWriter: @unchecked Sendable {
     let path: String
+    /// The path is a device or FIFO (or a link to one), written through rather than renamed into
+    /// place: the file cannot be read back (a FIFO's reader took the bytes; reopening one blocks).
+    let writesInPlace: Bool
     private var file: AtomicFile.Pending?
     private let maximumBytes: UInt64
     private let buffer: UnsafeMutableRawPointer
@@ -28,6 +31,7 @@ final class PcapFileWriter: @unchecked Sendable {
     private init(path: String, file: AtomicFile.Pending, maximumBytes: UInt64) {
         self.path = path
         self.file = file
+        writesInPlace = file.temporaryPath == nil
         self.maximumBytes = maximumBytes
         buffer = .allocate(byteCount: Self.bufferBytes, alignment: 16)
     }
@@ -72,7 +76,10 @@ final class PcapFileWriter: @unchecked Sendable {
     /// Appends one record (the 16-byte header with the stored length, then the bytes).
     @inline(__always)
     func append(timestamp: UInt64, originalLength: Int, bytes: UnsafeRawPointer, length: Int) {
-        guard failure == nil else { return }
+        guard failure == nil else {
+            packetsNotStored += 1
+            return
+        }
         let recordBytes = 16 + length
         if bytesWritten + UInt64(recordBytes) > maximumBytes {
             packetsNotStored += 1
@@ -90,6 +97,11 @@ final class PcapFileWriter: @unchecked Sendable {
         packetsWritten += 1
     }
 
+    /// Bytes on disk that end with a whole record: what a failed write leaves readable.
+    private var durableBytes: UInt64 = 0
+    /// Records in `durableBytes`.
+    private var durablePackets: UInt64 = 0
+
     private func flush() {
         guard let descriptor = file?.descriptor else { return }
         var offset = 0
@@ -101,16 +113,28 @@ final class PcapFileWriter: @unchecked Sendable {
                 offset += written
             }
         }
+        if failure == nil {
+            durableBytes = bytesWritten
+            durablePackets = packetsWritten
+        } else if !writesInPlace {
+            // The disk filled (or failed) mid-buffer: cut the file back to its last whole record,
+            // so what was stored stays a readable pcap, as a file cut at max_file_size does.
+            _ = ftruncate(descriptor, off_t(durableBytes))
+            bytesWritten = durableBytes
+            packetsWritten = durablePackets
+        }
         buffered = 0
     }
 
-    /// Writes what is buffered, syncs and renames the file into place.
+    /// Writes what is buffered, syncs and renames the file into place. A file whose writing failed
+    /// part-way (the disk filled) is kept up to its last whole record (`failure` says why); one that
+    /// holds no record, or is written in place, is thrown.
     func finish() throws(CaptureError) {
         guard let pending = file else { return }
         flush()
         file = nil
         defer { close(pending.descriptor) }
-        if let failure {
+        if let failure, writesInPlace || packetsWritten == 0 {
             AtomicFile.discard(pending)
             throw CaptureError(.file, "cannot write \(path): \(String(cString: strerror(failure)))")
         }

@@ -84,6 +84,7 @@ public enum LoadEngine {
             })
         }
         var stopped: (reason: RunControl.Reason, atS: Double)?
+        var stoppedAt = UInt64.max
         while finished.count.load(ordering: .acquiring) < workers.count {
             let now = MonotonicClock.now()
             // Wake on the window's edges, not up to 20 ms after them: the counters are read there.
@@ -94,17 +95,22 @@ public enum LoadEngine {
             // Interrupted, or the server died: the workers see the flag within one loop iteration (≤10 ms).
             if stopped == nil, let reason = watch?() {
                 plan.control.stop(reason)
-                stopped = (reason, seconds(MonotonicClock.now(), from: plan.measureStart))
+                stoppedAt = MonotonicClock.now()
+                collector.stop(at: stoppedAt)
+                stopped = (reason, seconds(stoppedAt, from: plan.measureStart))
             }
         }
         threadsStarted.forEach { $0.join() }
         // Every worker stopped early (all connections failed, interrupted): the window ends here.
         edges.closeEarly()
         collector.finish(finalTotals: workers.map(\.totalsAtEnd))
-        let ended = min(MonotonicClock.now(), plan.endTime)
+        // A stopped load's window ends when it was told to stop, not when its workers were joined
+        // (their drain is not measured time), and its interval series with the interval of that moment.
+        let ended = min(MonotonicClock.now(), plan.endTime, stoppedAt)
+        let measured = ended > plan.measureStart ? ended - plan.measureStart : 0
         var total = WorkerResult()
         workers.forEach { total.merge($0.result) }
-        return Outcome(result: total, measuredNanoseconds: ended > plan.measureStart ? ended - plan.measureStart : 0,
+        return Outcome(result: total, measuredNanoseconds: measured,
                        intervals: collector.records, residentBeforeBytes: residentBefore,
                        peakResidentBytes: max(collector.peakResidentBytes, ProcessResources.residentBytes()),
                        windowCPUNanoseconds: recorders.reduce(0) { $0 + $1.windowCPUNanoseconds },

@@ -70,6 +70,8 @@ final class IntervalCollector {
     private let plan: LoadPlan
     /// Intervals in the measured window (the last may be shorter).
     private let intervalCount: Int
+    /// The series' last interval: the window's, or the one holding the moment the load was stopped.
+    private var lastInterval: Int
     private var lastRead: [Int]
     private var lastTotals: [IntervalTotals]
     private var pending: [Int: Pending] = [:]
@@ -86,6 +88,7 @@ final class IntervalCollector {
         self.plan = plan
         let window = plan.endTime - plan.measureStart
         intervalCount = max(1, Int((window + plan.intervalLength - 1) / plan.intervalLength))
+        lastInterval = intervalCount - 1
         lastRead = Array(repeating: -1, count: recorders.count)
         lastTotals = Array(repeating: IntervalTotals(), count: recorders.count)
     }
@@ -99,7 +102,14 @@ final class IntervalCollector {
         }
         // The last interval waits for `finish`: what a worker counts after sealing it (a timeout found
         // in the final drain) is absorbed into it there, and an interval emitted early would lose it.
-        emit(through: min(lastRead.min() ?? -1, intervalCount - 2))
+        emit(through: min(lastRead.min() ?? -1, lastInterval - 1))
+    }
+
+    /// The load was told to stop at `time` (CLOCK_MONOTONIC): the series ends with the interval
+    /// holding that moment, and what the workers count until they return goes into it.
+    func stop(at time: UInt64) {
+        let index = time > plan.measureStart ? Int((time - plan.measureStart) / plan.intervalLength) : 0
+        lastInterval = max(nextToEmit, min(lastInterval, index))
     }
 
     /// After every worker thread has been joined: takes the intervals still open and emits the rest.
@@ -110,12 +120,12 @@ final class IntervalCollector {
             slot.totals = finalTotals[worker]
             absorb(worker: worker, index: recorder.unsealed.index, slot: slot)
         }
-        emit(through: intervalCount - 1)
+        emit(through: lastInterval)
     }
 
     private func absorb(worker: Int, index rawIndex: Int, slot: IntervalRecorder.Slot) {
-        // A worker that rolled just after the end still belongs to the last interval.
-        let index = min(rawIndex, intervalCount - 1)
+        // A worker that rolled just after the end (or the stop) still belongs to the last interval.
+        let index = min(rawIndex, lastInterval)
         if lastRead[worker] < 0, let start = recorders[worker].windowStartTotals { lastTotals[worker] = start }
         var entry = pending[index] ?? Pending()
         entry.latency.merge(slot.latency)
@@ -130,7 +140,7 @@ final class IntervalCollector {
     }
 
     private func emit(through last: Int) {
-        while nextToEmit <= min(last, intervalCount - 1) {
+        while nextToEmit <= min(last, lastInterval) {
             let index = nextToEmit
             var entry = pending.removeValue(forKey: index) ?? Pending()
             entry.totals.connectionsOpen = entry.openByWorker.values.reduce(0, +)

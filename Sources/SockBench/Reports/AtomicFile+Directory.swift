@@ -25,6 +25,13 @@ extension AtomicFile {
         throw WriteError(path: base, reason: "1000 folders of that name exist already")
     }
 
+    /// Bytes an unprivileged writer may still put on `directory`'s file system; nil when unknown.
+    public static func freeBytes(_ directory: String) -> UInt64? {
+        var stats = statvfs()
+        guard statvfs(directory, &stats) == 0 else { return nil }
+        return UInt64(stats.f_bavail).multipliedReportingOverflow(by: UInt64(stats.f_frsize)).partialValue
+    }
+
     /// Creates `directory` (and parents) if missing and checks that files can be written in it and
     /// that its file system has room, so a bad `--out` or a full disk fails before any load is sent.
     public static func prepareDirectory(_ directory: String, needing needed: UInt64 = minimumFreeBytes) throws(WriteError) {
@@ -33,9 +40,7 @@ extension AtomicFile {
         } catch {
             throw WriteError(path: directory, reason: "cannot create the folder (\(error.localizedDescription))")
         }
-        var stats = statvfs()
-        if statvfs(directory, &stats) == 0 {
-            let free = UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
+        if let free = freeBytes(directory) {
             guard free >= needed else {
                 throw WriteError(path: directory, reason: "its file system has \(Format.bytes(Double(free))) free; the reports need at least \(Format.bytes(Double(needed)))")
             }

@@ -47,13 +47,13 @@ extension MarkdownReport {
 
     static func captureSentence(_ details: CaptureRecord.Details) -> String {
         var parts: [String] = []
-        if let interface = details.interface { parts.append("Captured on `\(interface)`") } else { parts.append("Read") }
+        if let interface = details.interface { parts.append("Captured on `\(interface)`") } else { parts.append(details.file.map { "Read from `\($0)`" } ?? "Read from a file") }
         if let filter = details.filter { parts.append("with filter `\(filter)`") }
         var sentence = parts.joined(separator: " ")
         if let snaplen = details.snaplen {
             sentence += details.payloadStored == true ? " (payload stored, snaplen \(snaplen))" : " (headers only, snaplen \(snaplen))"
         }
-        if let file = details.file { sentence += "; packets in `\(file)`" }
+        if let file = details.file, details.interface != nil { sentence += "; packets in `\(file)`" }
         if details.fileTruncated == true { sentence += " (truncated at capture.max_file_size: \(details.packetsWritten ?? 0) packets stored)" }
         if let dropped = details.kernelDropped { sentence += "; \(plural(dropped, "packet")) dropped by the kernel" }
         return sentence + "."

@@ -136,15 +136,21 @@ extension ReportMetric {
         ]
     }()
 
-    /// Packet evidence; nil when the run was not captured.
+    /// Packet evidence; nil when the run was not captured, or when its measured window has no
+    /// packet on file (windows that caught nothing, a file full before the window): a count of 0
+    /// there would pass `capture.retransmissions == 0` on evidence nobody saw.
     static let captureMetrics: [ReportMetric] = {
-        @Sendable func tcp(_ run: RunResult) -> TCPFigures? { run.capture?.analysis?.tcp }
+        @Sendable func tcp(_ run: RunResult) -> TCPFigures? {
+            guard let analysis = run.capture?.analysis, analysis.packets.total > 0 else { return nil }
+            return analysis.tcp
+        }
         return [
+            // No data segment that way: no ratio, rather than 0.
             ReportMetric("capture.segments_per_message.client_to_server", .ratio, .neutral, "data segments per request (below 1: coalesced)") {
-                tcp($0)?.segmentsPerMessage?.clientToServer
+                tcp($0).flatMap { $0.dataSegments.clientToServer == 0 ? nil : $0.segmentsPerMessage?.clientToServer }
             },
             ReportMetric("capture.segments_per_message.server_to_client", .ratio, .neutral, "data segments per answer") {
-                tcp($0)?.segmentsPerMessage?.serverToClient
+                tcp($0).flatMap { $0.dataSegments.serverToClient == 0 ? nil : $0.segmentsPerMessage?.serverToClient }
             },
             ReportMetric("capture.retransmissions", .count, .lower, "TCP segments resent") { tcp($0).map { Double($0.retransmissions) } },
             ReportMetric("capture.out_of_order", .count, .lower, "TCP segments out of order") { tcp($0).map { Double($0.outOfOrder) } },

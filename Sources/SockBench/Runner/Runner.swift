@@ -319,7 +319,7 @@ public enum Runner {
             filter: CaptureSession.filter(transport: scenario.transport, port: target.port),
             filePath: filePath,
             analysis: .init(serverPort: target.port, messageSizes: messageSizes(scenario)),
-            measuredDuration: scenario.load.durationNanoseconds)
+            measuredDuration: scenario.load.durationNanoseconds, warmup: scenario.load.warmupNanoseconds)
         do {
             return .capturing(try CaptureSession.start(settings))
         } catch {

@@ -108,7 +108,7 @@ struct ScenarioDocument {
         if let value = T(rawValue: text) { return value }
         var message = "'\(text)' is not allowed"
         if let suggestion = KeySuggestion.closest(to: text, in: allowed) { message += "; did you mean '\(suggestion)'?" }
-        throw error(key, at: self[key], message + " Allowed: \(allowed.joined(separator: ", "))")
+        throw error(key, at: self[key], message + "; allowed: \(allowed.joined(separator: ", "))")
     }
 
     func rate(_ key: String) throws(ScenarioError) -> LoadSpec.Rate? {

@@ -339,8 +339,9 @@ public enum ScenarioLoader {
             capture.mode = mode
             capture.modeIsDefault = false
         }
-        capture.windowLength = try doc.duration("window", minimum: 10_000_000) ?? capture.windowLength
-        capture.windowEvery = try doc.duration("every", minimum: 20_000_000) ?? capture.windowEvery
+        // A window shorter than a few ring-block timeouts would be mostly opening and closing.
+        capture.windowLength = try doc.duration("window", minimum: 50_000_000) ?? capture.windowLength
+        capture.windowEvery = try doc.duration("every", minimum: 100_000_000) ?? capture.windowEvery
         if capture.windowEvery > 3_600_000_000_000 {
             throw doc.error("every", at: doc["every"], "must be at most 1h, got '\(Quantity.formatDuration(capture.windowEvery))'")
         }
