@@ -38,6 +38,28 @@ public struct UDPCounters: Sendable, Equatable {
     }
 }
 
+/// One named conversation step's figures: its latency from the start of its send (or, with no
+/// send, from the end of the step before it) to its last expected byte, inside the measured window.
+public struct StepResult: Sendable {
+    /// The step's `name:` in the scenario.
+    public var name: String
+    /// Open loop: an iteration's first step is timed from the iteration's scheduled start
+    /// (coordinated omission corrected), as request-response answers are.
+    public var latency = LatencyHistogram()
+    /// Open loop: the same, timed from the actual send (equal to `latency` in closed loop).
+    public var latencyUncorrected = LatencyHistogram()
+
+    public init(name: String) { self.name = name }
+
+    /// Steps answered in the measured window.
+    public var count: UInt64 { latency.count }
+
+    mutating func merge(_ other: StepResult) {
+        latency.merge(other.latency)
+        latencyUncorrected.merge(other.latencyUncorrected)
+    }
+}
+
 /// What one worker thread measured; merged across workers by `LoadEngine`.
 public struct WorkerResult: Sendable {
     /// Latency of each answer; in open loop counted from the intended send time.
@@ -47,6 +69,10 @@ public struct WorkerResult: Sendable {
     /// Open loop: how late each send left against its intended time.
     public var sendLag = LatencyHistogram()
     public var connectLatency = LatencyHistogram()
+    /// Conversations: one entry per named step, in the order of the steps (empty otherwise).
+    public var steps: [StepResult] = []
+    /// Conversations: named steps answered in the measured window (requests, as wrk counts them).
+    public var requests: UInt64 = 0
     /// Messages sent and answers received in the measured window.
     public var messagesSent: UInt64 = 0
     public var messagesReceived: UInt64 = 0
@@ -113,6 +139,10 @@ public struct WorkerResult: Sendable {
         latencyUncorrected.merge(other.latencyUncorrected)
         sendLag.merge(other.sendLag)
         connectLatency.merge(other.connectLatency)
+        if steps.isEmpty { steps = other.steps } else {
+            for index in steps.indices where index < other.steps.count { steps[index].merge(other.steps[index]) }
+        }
+        requests += other.requests
         messagesSent += other.messagesSent
         messagesReceived += other.messagesReceived
         bytesSent += other.bytesSent
