@@ -62,6 +62,48 @@ static inline size_t CPCRE2_match_end(CPCRE2_match_data *data) { return pcre2_ge
 /// Where the whole match starts (after a match).
 static inline size_t CPCRE2_match_start(CPCRE2_match_data *data) { return pcre2_get_ovector_pointer_8(data)[0]; }
 
+/// Compiles the pattern to machine code for complete and hard-partial matching (PCRE2's JIT);
+/// 0 on success. Without it (JIT not built in), matching falls back to the interpreter.
+static inline int CPCRE2_jit_compile(CPCRE2_code *code) {
+    return pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD);
+}
+
+typedef pcre2_jit_stack_8 CPCRE2_jit_stack;
+
+/// A JIT stack of `start` growing to at most `maximum` bytes, used by matches under `context`.
+static inline CPCRE2_jit_stack *CPCRE2_jit_stack_assign(CPCRE2_match_context *context, size_t start, size_t maximum) {
+    pcre2_jit_stack_8 *stack = pcre2_jit_stack_create_8(start, maximum, NULL);
+    if (stack != NULL) pcre2_jit_stack_assign_8(context, NULL, stack);
+    return stack;
+}
+
+static inline void CPCRE2_jit_stack_free(CPCRE2_jit_stack *stack) { pcre2_jit_stack_free_8(stack); }
+
+/// Like CPCRE2_match, with PCRE2_PARTIAL_HARD: a subject that ends inside a possible match
+/// gives PCRE2_ERROR_PARTIAL (more bytes may complete it) instead of a shorter match or none.
+static inline int CPCRE2_match_partial(const CPCRE2_code *code, const unsigned char *subject, size_t length,
+                                       CPCRE2_match_data *data, CPCRE2_match_context *context) {
+    return pcre2_match_8(code, subject, length, 0, PCRE2_PARTIAL_HARD, data, context);
+}
+
+/// The number of the named group, or a negative error when the pattern has none of that name.
+static inline int CPCRE2_group_number(const CPCRE2_code *code, const char *name) {
+    return pcre2_substring_number_from_name_8(code, (PCRE2_SPTR8)name);
+}
+
+/// Start and end of group `group` after a match; PCRE2_UNSET (as SIZE_MAX) when it did not take part.
+static inline size_t CPCRE2_group_start(CPCRE2_match_data *data, int group) { return pcre2_get_ovector_pointer_8(data)[2 * group]; }
+static inline size_t CPCRE2_group_end(CPCRE2_match_data *data, int group) { return pcre2_get_ovector_pointer_8(data)[2 * group + 1]; }
+
+/// True when every match must start at the subject's start (a leading ^ or \A, or PCRE2_ANCHORED).
+static inline int CPCRE2_is_anchored(const CPCRE2_code *code) {
+    uint32_t options = 0;
+    if (pcre2_pattern_info_8(code, PCRE2_INFO_ALLOPTIONS, &options) != 0) return 0;
+    return (options & PCRE2_ANCHORED) != 0;
+}
+
+static const int CPCRE2_ERROR_PARTIAL = PCRE2_ERROR_PARTIAL;
+static const int CPCRE2_ERROR_JIT_STACKLIMIT = PCRE2_ERROR_JIT_STACKLIMIT;
 static const int CPCRE2_ERROR_NOMATCH = PCRE2_ERROR_NOMATCH;
 static const int CPCRE2_ERROR_MATCHLIMIT = PCRE2_ERROR_MATCHLIMIT;
 static const int CPCRE2_ERROR_DEPTHLIMIT = PCRE2_ERROR_DEPTHLIMIT;

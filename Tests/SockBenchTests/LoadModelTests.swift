@@ -144,7 +144,7 @@ struct LoadModelTests {
         scenario.load.pattern = .conversation
         scenario.server.greeting = Array("220 ready\r\n".utf8)
         scenario.conversation = [.expect(Array("220 ready\r\n".utf8)), .send(Array("hihi\n".utf8)), .expectRegex("h+i+h+i\\n"),
-                                 .send(Array("0123456789".utf8)), .expectBytes(10), .wait(1_000_000), .close]
+                                 .send(Array("0123456789".utf8)), .expectBytes(10), .pause(1_000_000), .closeStep]
         let result = try Self.measure(scenario).outcome.result
         #expect(result.errors.total == 0, "\(result.firstError ?? "")")
         #expect(result.messagesReceived > 20, "\(result.messagesReceived) conversations")

@@ -34,12 +34,12 @@ struct ScenarioLoaderTests {
         ("capture-bad-interface.yaml", "5:14", "capture.interface", "network interface name"),
         ("idle-with-depth.yaml", "5:10", "load.depth", "does not apply to pattern: idle"),
         ("batch-writes-on-udp.yaml", "5:17", "load.batch_writes", "TCP pattern: request-response"),
-        ("rate-on-tcp-stream.yaml", "5:9", "load.rate", "request-response and to UDP streams"),
+        ("rate-on-tcp-stream.yaml", "5:9", "load.rate", "request-response, conversation and to UDP streams"),
         ("bad-rate.yaml", "5:9", "load.rate", "expected a rate such as 20000/s"),
         ("think-time-with-rate.yaml", "5:15", "load.think_time", "closed-loop TCP request-response"),
         ("conversation-without-steps.yaml", "5:12", "load.pattern", "needs a top-level 'conversation'"),
         ("bad-regex.yaml", "6:19", "conversation[1].expect_regex", "not a valid regular expression"),
-        ("step-with-two-keys.yaml", "5:5", "conversation[0]", "exactly one of send, expect"),
+        ("step-with-two-keys.yaml", "5:46", "conversation[0].expect_bytes", "one expect per step"),
         ("greeting-on-sink.yaml", "4:13", "server.greeting", "greeting is for kind: tcp-echo"),
         ("ping-without-idle.yaml", "5:18", "load.ping_interval", "applies to pattern: idle"),
         ("connect-on-udp.yaml", "5:12", "load.pattern", "is for TCP"),
@@ -225,8 +225,8 @@ struct QuantityTests {
         #expect(talk.load.pattern == .conversation)
         #expect(talk.server.greeting == Array("220 sockbench ready\r\n".utf8))
         #expect(talk.conversation.first == .expect(Array("220 sockbench ready\r\n".utf8)))
-        #expect(talk.conversation.last == .close)
-        #expect(talk.conversation.contains(.wait(10_000_000)) && talk.conversation.contains(.expectBytes(16)))
+        #expect(talk.conversation.last == .closeStep)
+        #expect(talk.conversation.contains(.pause(10_000_000)) && talk.conversation.contains(.expectBytes(16)))
     }
 
     @Test func formatting() {

@@ -2,79 +2,141 @@ import CSockBenchLinux
 import Foundation
 import Glibc
 
-/// One client thread playing a scripted conversation on each of its TCP connections: connect,
-/// walk the steps (send, expect, expect_bytes, expect_regex, wait, close), close, reconnect, until
-/// the end. A step that gets something else, or nothing within the request timeout, is a
-/// `protocol` error; the first few mismatches are kept in words for the report. A connection lost
-/// to an error (refused, reset, a failed step) opens again per the reconnect policy; at the end,
-/// conversations in progress are half-closed and drained so they close with a FIN, not an RST.
+/// One client thread playing a scripted conversation on each of its connections (TCP, UDP or
+/// unix sockets): connect, walk the steps (send, expect, wait, close), and then either close and
+/// reconnect (one conversation per connection) or, with `reuse_connection`, play the next
+/// iteration on the same connection, until the end. Request-response with a payload of the
+/// scenario's own runs here too, as a one-step conversation.
 ///
-/// Each `recv` asks for no more than the current step needs (a regex peeks first and then takes
-/// exactly through its match), so bytes meant for a later step stay in the socket and no
-/// connection needs a buffer of its own. Literal and byte-count steps allocate nothing; a regex
-/// step matches the peeked bytes in place with PCRE2 under a match budget (`BoundedRegex`), so no
-/// pattern can spin a worker past a signal.
+/// Iterations are closed loop (the next follows the last), open loop (`rate`: each iteration has
+/// a scheduled start on the worker's `SendSchedule`, and its latency counts from there), and
+/// pipelined (`depth` > 1: the sends of up to `depth` iterations go out ahead of their answers,
+/// which are matched in order). A step that gets something else, or nothing within the request
+/// timeout, is a `protocol` error, kept in words with the bytes that arrived for the first few;
+/// the connection opens again per the reconnect policy. At the end, conversations in progress
+/// are half-closed and drained so they close with a FIN, not an RST.
+///
+/// Reading: each read goes into the worker's buffer and is fed to the steps at once; only
+/// bytes a step cannot decide on yet (a regex or delimiter still open, an answer ahead of its
+/// step) are copied into the connection's own carry buffer, allocated the first time it is needed
+/// and kept, so a connection in steady state allocates nothing. Sends are rendered into the
+/// worker's buffer too; what the socket does not take is kept in the connection's pending buffer.
 final class ConversationWorker: LoadWorker, @unchecked Sendable {
-    private struct Connection {
+    struct Connection {
         enum State: UInt8 { case closed, connecting, active }
+        /// What `deadline` is for.
+        enum Deadline: UInt8 { case none, connect, expect, pause }
         var fd: Int32 = -1
         var state = State.closed
+        /// Counts opens, so bytes read for a connection that closed while they were fed are dropped.
+        var generation: UInt32 = 0
+        /// The receiver's step, in iteration `iteration` (counted from this connection's open).
         var step = 0
-        /// Bytes of the current send or expect step done so far.
-        var progress = 0
-        var started: UInt64 = 0
-        /// When the current wait ends, or by when the current expect must be met.
+        var iteration: UInt64 = 0
+        /// Iterations begun: whose first step ran (depth 1) or whose sends were rendered (pipelined).
+        var begun: UInt64 = 0
+        /// Depth 1: the current step's send has been written (or queued).
+        var sent = false
+        var progress = ExpectProgress()
+        var opened: UInt64 = 0
         var deadline: UInt64 = 0
+        var deadlineKind = Deadline.none
+        /// Open loop: when the next iteration is due (0: none waiting).
+        var due: UInt64 = 0
         var interest: UInt32 = 0
+        /// Bytes received but not yet consumed by a step, at the start of `carry`.
+        var carried = 0
+        var carryCapacity = 0
+        var carry: UnsafeMutableRawPointer?
+        /// Bytes rendered but not yet taken by the socket, `pendingOffset..<pendingEnd` of `pending`.
+        var pendingOffset = 0
+        var pendingEnd = 0
+        var pendingCapacity = 0
+        var pending: UnsafeMutableRawPointer?
     }
 
     let plan: LoadPlan
     let intervals: IntervalRecorder
-    private(set) var result = WorkerResult()
+    var result = WorkerResult()
     private(set) var totalsAtEnd = IntervalTotals()
-    private let epoll: Epoll
-    private let count: Int
-    private let connections: UnsafeMutablePointer<Connection>
-    /// Per slot: a conversation finished inside the measured window (else the slot is starved).
-    private let exchanged: UnsafeMutablePointer<Bool>
-    /// Reconnect policy: slots whose connection failed, waiting to open again (one fixed delay, so a FIFO).
-    private var reopening: DeadlineQueue
-    /// True once any connection was established: a target that never answered is not retried forever.
-    private var everConnected = false
-    private let steps: [ConversationStep]
-    /// Each expect_regex step's pattern, compiled for this worker alone (its match data is scratch space).
-    private let patterns: [Int: BoundedRegex]
-    private let buffer: UnsafeMutableRawPointer
-    private static let bufferCapacity = 64 << 10
-    /// The most bytes a regex step looks at for its match.
-    static let regexWindow = 4096
+    let epoll: Epoll
+    let count: Int
+    /// The run-wide index of this worker's first connection (`${conn}`).
+    let firstConnection: Int
+    let connections: UnsafeMutablePointer<Connection>
+    /// Per slot, across reconnects: iterations started (`${seq}`), the open-loop schedule's base,
+    /// the seeded generator of `${random:N}`, and whether anything finished in the window.
+    let slotSequence: UnsafeMutablePointer<UInt64>
+    let scheduleBase: UnsafeMutablePointer<UInt64>
+    let random: UnsafeMutablePointer<SplitMix64>
+    let exchanged: UnsafeMutablePointer<Bool>
+    /// Per connection and iteration in flight (ring of `depth`): each step's start, then the
+    /// iteration's actual start and its scheduled (open loop) or actual start.
+    let times: UnsafeMutablePointer<UInt64>
+    let timesPerIteration: Int
+    var reopening: DeadlineQueue
+    var everConnected = false
+    let program: ConversationProgram
+    let depth: Int
+    let reuse: Bool
+    let datagrams: Bool
+    var schedule: SendSchedule?
+    /// Where reads land, and where sends are rendered (apart: a send may be rendered while
+    /// the bytes of a read are still being fed).
+    let buffer: UnsafeMutableRawPointer
+    let bufferCapacity: Int
+    let sendBuffer: UnsafeMutableRawPointer
+    let sendBufferCapacity: Int
 
-    init(plan: LoadPlan, connections count: Int, intervals: IntervalRecorder) throws(SocketError) {
+    init(plan: LoadPlan, connections count: Int, firstConnection: Int = 0, intervals: IntervalRecorder) throws(SocketError) {
         self.plan = plan
         self.count = count
+        self.firstConnection = firstConnection
         self.intervals = intervals
-        steps = plan.conversation
-        var patterns: [Int: BoundedRegex] = [:]
-        for (index, step) in plan.conversation.enumerated() {
-            if case .expectRegex(let text) = step { patterns[index] = try? BoundedRegex(text) }
-        }
-        self.patterns = patterns
+        // The loader compiled every pattern already; a failure here cannot happen.
+        program = (try? ConversationProgram(plan.conversation)) ?? (try! ConversationProgram([.send([0x0A])]))
+        depth = max(1, plan.depth)
+        datagrams = plan.transport == .udp
+        reuse = plan.reuseConnection || datagrams
         epoll = try Epoll()
         connections = .allocate(capacity: count)
         connections.initialize(repeating: Connection(), count: count)
+        slotSequence = .allocate(capacity: count)
+        slotSequence.initialize(repeating: 0, count: count)
+        scheduleBase = .allocate(capacity: count)
+        scheduleBase.initialize(repeating: 0, count: count)
+        random = .allocate(capacity: count)
+        for index in 0..<count { (random + index).initialize(to: SplitMix64(state: UInt64(firstConnection + index + 1) &* 0x2545_F491_4F6C_DD1D)) }
         exchanged = .allocate(capacity: count)
         exchanged.initialize(repeating: false, count: count)
+        timesPerIteration = program.steps.count + 2
+        times = .allocate(capacity: count * depth * timesPerIteration)
+        times.initialize(repeating: 0, count: count * depth * timesPerIteration)
         reopening = DeadlineQueue(capacity: plan.reconnectDelay == nil ? 0 : count)
+        schedule = SendSchedule(rate: plan.rate, share: count, of: plan.totalConnections, start: plan.startTime)
         result.windowStart = plan.measureStart
-        buffer = .allocate(byteCount: Self.bufferCapacity, alignment: 16)
+        result.steps = program.names.map { StepResult(name: $0) }
+        bufferCapacity = 64 << 10
+        buffer = .allocate(byteCount: bufferCapacity, alignment: 16)
+        sendBufferCapacity = max(64 << 10, program.iterationBytes)
+        sendBuffer = .allocate(byteCount: sendBufferCapacity, alignment: 16)
     }
 
     deinit {
-        for index in 0..<count where connections[index].state != .closed { close(connections[index].fd) }
+        for index in 0..<count {
+            if connections[index].state != .closed { close(connections[index].fd) }
+            connections[index].carry?.deallocate()
+            connections[index].pending?.deallocate()
+        }
         connections.deinitialize(count: count)
         connections.deallocate()
+        slotSequence.deallocate()
+        scheduleBase.deallocate()
+        random.deallocate()
         exchanged.deallocate()
+        times.deallocate()
         buffer.deallocate()
+        sendBuffer.deallocate()
     }
 
     func run() {
@@ -111,14 +173,14 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         intervals.closeWindow(totals: result.intervalTotals)
         totalsAtEnd = result.intervalTotals
         for index in 0..<count where !exchanged[index] { result.connectionsStarved += 1 }
-        finish(events: events, capacity: capacity)
+        if !datagrams { finish(events: events, capacity: capacity) }
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
     }
 
-    /// After the end, closes every conversation in progress cleanly: half-closes it (a FIN), then
-    /// reads and discards until the server closes too, for at most the request timeout (≤ 1 s), so
-    /// no connection is closed with unread bytes (which sends an RST instead of a FIN). Nothing
-    /// received here is recorded. Interrupted or the server gone: close at once.
+    /// After the end, closes every TCP conversation in progress cleanly: half-closes it (a FIN),
+    /// then reads and discards until the server closes too, for at most the request timeout
+    /// (≤ 1 s), so no connection is closed with unread bytes (which sends an RST instead of a
+    /// FIN). Nothing received here is recorded. Interrupted or the server gone: close at once.
     private func finish(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
         guard !plan.control.stopRequested else { return }
         for index in 0..<count where connections[index].state == .active {
@@ -136,7 +198,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
                 guard connections[index].state == .active else { continue }
                 // At most 16 reads per event, so a server that keeps sending cannot hold the loop past its deadline.
                 for _ in 0..<16 {
-                    let received = recv(connections[index].fd, buffer, Self.bufferCapacity, Int32(MSG_DONTWAIT))
+                    let received = recv(connections[index].fd, buffer, bufferCapacity, Int32(MSG_DONTWAIT))
                     if received > 0 { continue }
                     if received == 0 || (errno != EAGAIN && errno != EINTR) { closeConnection(index) }
                     break
@@ -147,16 +209,34 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
 
     // MARK: Connections
 
-    private func open(_ index: Int) {
+    func open(_ index: Int) {
         let now = MonotonicClock.now()
-        connections[index] = Connection(state: .connecting, started: now, deadline: now + plan.connectTimeout)
+        let generation = connections[index].generation &+ 1
+        let carry = (connections[index].carry, connections[index].carryCapacity)
+        let pending = (connections[index].pending, connections[index].pendingCapacity)
+        connections[index] = Connection(fd: -1, state: .connecting, generation: generation, opened: now,
+                                        deadline: now + plan.connectTimeout, deadlineKind: .connect,
+                                        carryCapacity: carry.1, carry: carry.0, pendingCapacity: pending.1, pending: pending.0)
+        if generation > 1 { resumeSchedule(index, now: now) }
         do {
-            let started = try plan.startTCPConnection()
+            let started = try plan.startConnection()
             connections[index].fd = started.fd
             try watch(index, started.connected ? Epoll.readable : Epoll.writable, adding: true)
             if started.connected { connected(index) }
         } catch {
             failConnect(index, ErrorCounts.category(of: error.errno), LoadPlan.connectFailure(error))
+        }
+    }
+
+    /// Open loop: a connection that opens again takes up the schedule where it stands now; the
+    /// iterations that fell due while it was down are counted as unsent, not sent late.
+    private func resumeSchedule(_ index: Int, now: UInt64) {
+        guard let schedule, reuse else { return }
+        let due = schedule.due(connection: index, at: now)
+        if due > scheduleBase[index] {
+            result.unsentWhileDown &+= schedule.count(connection: index, sequences: scheduleBase[index], due,
+                                                      meantFor: plan.measureStart, plan.endTime)
+            scheduleBase[index] = due
         }
     }
 
@@ -172,23 +252,22 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     private func connected(_ index: Int) {
         let now = MonotonicClock.now()
         // Every connection counts as established, warm-up included (a long conversation may have
-        // opened its only connection before the window); conversations started count in the window.
+        // opened its only connection before the window).
         result.connectionsEstablished += 1
         everConnected = true
-        if plan.measuring(now) {
-            result.connectLatency.record(now - connections[index].started)
-            result.messagesSent &+= 1
-        }
+        if plan.measuring(now), !datagrams { result.connectLatency.record(now - connections[index].opened) }
         if result.effectiveOptions == nil {
-            result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: true)
+            result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: !datagrams)
         }
         result.connectionsOpen += 1
         connections[index].state = .active
         connections[index].deadline = 0
-        advance(index, now: now)
+        connections[index].deadlineKind = .none
+        try? watch(index, Epoll.readable)
+        begin(index, now: now)
     }
 
-    private func failConnect(_ index: Int, _ category: ErrorCounts.Category, _ message: String) {
+    func failConnect(_ index: Int, _ category: ErrorCounts.Category, _ message: String) {
         result.connectionsFailed += 1
         result.record(category, message)
         closeConnection(index)
@@ -196,22 +275,32 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     }
 
     /// The reconnect policy: a connection lost to an error opens again after the delay, until the end.
-    private func scheduleReconnect(_ index: Int) {
+    func scheduleReconnect(_ index: Int) {
         guard let delay = plan.reconnectDelay else { return }
         let now = MonotonicClock.now()
         if plan.running(now + delay) { reopening.push(index, at: now + delay) }
     }
 
-    private func closeConnection(_ index: Int) {
+    func closeConnection(_ index: Int) {
         if connections[index].fd >= 0 {
             epoll.remove(connections[index].fd)
             close(connections[index].fd)
         }
         if connections[index].state == .active { result.connectionsOpen -= 1 }
-        connections[index] = Connection()
+        // Open loop: iterations begun on this connection are its schedule's history.
+        if reuse { scheduleBase[index] &+= connections[index].begun }
+        connections[index].fd = -1
+        connections[index].state = .closed
+        connections[index].carried = 0
+        connections[index].pendingOffset = 0
+        connections[index].pendingEnd = 0
+        connections[index].begun = 0
+        connections[index].due = 0
+        connections[index].deadline = 0
+        connections[index].deadlineKind = .none
     }
 
-    private func watch(_ index: Int, _ events: UInt32, adding: Bool = false) throws(SocketError) {
+    func watch(_ index: Int, _ events: UInt32, adding: Bool = false) throws(SocketError) {
         if adding {
             try epoll.add(connections[index].fd, events: events, data: UInt64(index))
         } else if connections[index].interest != events {
@@ -220,207 +309,72 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         connections[index].interest = events
     }
 
-    // MARK: Steps
-
-    /// Carries out steps until one has to wait for the socket or the clock.
-    private func advance(_ index: Int, now: UInt64) {
-        while connections[index].state == .active {
-            guard connections[index].step < steps.count else { complete(index, now: now); return }
-            switch steps[connections[index].step] {
-            case .send(let bytes):
-                let offset = connections[index].progress
-                let sent = bytes.withUnsafeBytes { Glibc.send(connections[index].fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
-                if sent < 0 {
-                    if errno == EAGAIN || errno == EINTR { try? watch(index, Epoll.writable) } else { fail(index, errno) }
-                    return
-                }
-                if plan.measuring(now) { result.bytesSent &+= UInt64(sent) }
-                connections[index].progress += sent
-                if connections[index].progress < bytes.count {
-                    try? watch(index, Epoll.writable)
-                    return
-                }
-                next(index)
-            case .wait(let duration):
-                if connections[index].deadline == 0 {
-                    connections[index].deadline = now + duration
-                    try? watch(index, 0)
-                }
-                if now < connections[index].deadline { return }
-                next(index)
-            case .expect, .expectBytes, .expectRegex:
-                if connections[index].deadline == 0 { connections[index].deadline = now + plan.requestTimeout }
-                try? watch(index, Epoll.readable)
-                return
-            case .close:
-                complete(index, now: now)
-                return
-            }
-        }
-    }
-
-    private func next(_ index: Int) {
-        connections[index].step += 1
-        connections[index].progress = 0
-        connections[index].deadline = 0
-    }
-
-    private func service(_ index: Int, flags: UInt32) {
-        let now = MonotonicClock.now()
-        guard connections[index].step < steps.count else { return }
-        switch steps[connections[index].step] {
-        case .expect(let bytes): expectLiteral(index, bytes)
-        case .expectBytes(let total): expectCount(index, total)
-        case .expectRegex: expectPattern(index)
-        case .send, .wait, .close: if flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { fail(index, Socket.pendingError(connections[index].fd)) }
-        }
-        if connections[index].state == .active { advance(index, now: now) }
-    }
-
-    private func expectLiteral(_ index: Int, _ expected: [UInt8]) {
-        let offset = connections[index].progress
-        guard let received = read(index, upTo: expected.count - offset) else { return }
-        let same = expected.withUnsafeBytes { memcmp($0.baseAddress! + offset, buffer, received) == 0 }
-        guard same else {
-            mismatch(index, got: received, detail: "expected \(Self.quote(expected[...]))")
-            return
-        }
-        connections[index].progress += received
-        if connections[index].progress == expected.count { next(index) }
-    }
-
-    private func expectCount(_ index: Int, _ total: Int) {
-        guard let received = read(index, upTo: min(total - connections[index].progress, Self.bufferCapacity)) else { return }
-        connections[index].progress += received
-        if connections[index].progress == total { next(index) }
-    }
-
-    /// Peeks at what arrived; takes it through the end of the first match, or waits for more.
-    private func expectPattern(_ index: Int) {
-        let step = connections[index].step
-        let peeked = recv(connections[index].fd, buffer, Self.regexWindow, Int32(MSG_PEEK))
-        guard peeked > 0 else { _ = read(index, upTo: 1); return }
-        let outcome = patterns[step]?.firstMatch(in: UnsafeRawBufferPointer(start: buffer, count: peeked)) ?? .noMatch
-        switch outcome {
-        case .match(_, let through):
-            _ = read(index, upTo: through)
-            next(index)
-        case .budgetExceeded:
-            mismatch(index, got: peeked, detail: "the pattern exceeded its match budget (\(BoundedRegex.matchLimit) steps) on \(peeked) bytes")
-        case .failed(let why):
-            mismatch(index, got: peeked, detail: "matching /\(Self.regexText(steps[step]))/ failed: \(why)")
-        case .noMatch where peeked >= Self.regexWindow:
-            mismatch(index, got: peeked, detail: "no match for /\(Self.regexText(steps[step]))/ in the first \(Self.regexWindow) bytes")
-        case .noMatch:
-            break
-        }
-    }
-
-    /// Receives up to `limit` bytes into the buffer; nil when nothing usable came (and the
-    /// connection was closed on an error or end of input).
-    private func read(_ index: Int, upTo limit: Int) -> Int? {
-        let received = recv(connections[index].fd, buffer, max(1, limit), 0)
-        if received > 0 {
-            if plan.measuring(MonotonicClock.now()) { result.bytesReceived &+= UInt64(received) }
-            return received
-        }
-        if received == 0 {
-            mismatch(index, got: 0, detail: "the server closed the connection")
-        } else if errno != EAGAIN && errno != EINTR {
-            fail(index, errno)
-        }
-        return nil
-    }
-
-    /// The conversation reached its end (or a close step): record it, close, start the next one.
-    private func complete(_ index: Int, now: UInt64) {
-        if plan.measuring(now) {
-            let latency = now - connections[index].started
-            result.latency.record(latency)
-            intervals.slot.pointee.latency.record(latency)
-            result.messagesReceived &+= 1
-            exchanged[index] = true
-        }
-        closeConnection(index)
-        if now < plan.endTime { open(index) }
-    }
-
     // MARK: Deadlines and failures
 
-    /// Ends waits that are over and fails expects and connects that took too long. Returns the
-    /// connections still open and the earliest deadline ahead.
+    /// Ends waits that are over, starts open-loop iterations that fell due, and fails expects and
+    /// connects that took too long. Returns the connections still open and the earliest deadline ahead.
     private func scanDeadlines(_ now: UInt64) -> (open: Int, wake: UInt64) {
         var open = 0
         var wake = UInt64.max
         for index in 0..<count where connections[index].state != .closed {
+            if connections[index].due != 0, now >= connections[index].due, connections[index].state == .active {
+                connections[index].due = 0
+                resume(index, now: now)
+            }
             let deadline = connections[index].deadline
-            if deadline != 0, now >= deadline {
-                switch connections[index].state {
-                case .connecting:
+            if deadline != 0, now >= deadline, connections[index].state != .closed {
+                switch connections[index].deadlineKind {
+                case .connect:
                     failConnect(index, .timeout, "connect to \(plan.target) timed out after \(Quantity.formatDuration(plan.connectTimeout))")
-                case .active:
-                    if case .wait = steps[connections[index].step] {
-                        advance(index, now: now)
+                case .pause:
+                    connections[index].deadline = 0
+                    connections[index].deadlineKind = .none
+                    nextStep(index, now: now)
+                    resume(index, now: now)
+                case .expect:
+                    if datagrams {
+                        lost(index, now: now)
                     } else {
-                        mismatch(index, got: 0, detail: "nothing matching within \(Quantity.formatDuration(plan.requestTimeout))")
+                        mismatch(index, detail: "nothing matching within \(Quantity.formatDuration(plan.requestTimeout))", got: nil)
                     }
-                case .closed: break
+                case .none:
+                    connections[index].deadline = 0
                 }
             }
             guard connections[index].state != .closed else { continue }
             open += 1
             if connections[index].deadline != 0 { wake = min(wake, connections[index].deadline) }
+            if connections[index].due != 0 { wake = min(wake, connections[index].due) }
         }
         return (open, wake)
     }
 
-    /// A step got something else: a `protocol` error, kept in words for the first few, and the
-    /// conversation starts over on a new connection.
-    private func mismatch(_ index: Int, got received: Int, detail: String) {
-        let step = connections[index].step
-        let got = received > 0 ? "got \(Self.quote(UnsafeRawBufferPointer(start: buffer, count: min(received, 48)).bindMemory(to: UInt8.self)[...]))" : ""
-        let message = "step \(step + 1) (\(Self.describe(steps[step]))): \([got, detail].filter { !$0.isEmpty }.joined(separator: "; "))"
+    /// A step got something else: a `protocol` error with the bytes that arrived (escaped, the
+    /// first 64), kept in words for the first few; TCP: the conversation starts over on a new
+    /// connection; UDP: the next iteration starts on the same socket.
+    func mismatch(_ index: Int, detail: String, got: UnsafeRawBufferPointer?) {
+        let step = min(connections[index].step, program.steps.count - 1)
+        var message = program.describe(step) + ": "
+        if let got, got.count > 0 {
+            message += "got \(ByteText.quote(got.bindMemory(to: UInt8.self)))\(got.count > 64 ? " (\(got.count) bytes)" : ""); "
+        } else if got != nil {
+            message += "got nothing; "
+        }
+        message += detail
         result.record(.protocol, message)
         if result.protocolMismatches.count < WorkerResult.keptMismatches { result.protocolMismatches.append(message) }
+        if datagrams {
+            if plan.measuring(MonotonicClock.now()) { result.udp.damaged &+= 1 }
+            abandonIteration(index, now: MonotonicClock.now())
+            return
+        }
         closeConnection(index)
         scheduleReconnect(index)
     }
 
-    private func fail(_ index: Int, _ code: Int32) {
+    func fail(_ index: Int, _ code: Int32) {
         result.record(ErrorCounts.category(of: code), "connection to \(plan.target): \(String(cString: strerror(code)))")
         closeConnection(index)
         scheduleReconnect(index)
-    }
-
-    static func describe(_ step: ConversationStep) -> String {
-        switch step {
-        case .send(let bytes): "send \(quote(bytes[...]))"
-        case .expect(let bytes): "expect \(quote(bytes[...]))"
-        case .expectBytes(let count): "expect_bytes \(count)"
-        case .expectRegex(let text): "expect_regex /\(text)/"
-        case .wait(let ns): "wait \(Quantity.formatDuration(ns))"
-        case .close: "close"
-        }
-    }
-
-    static func regexText(_ step: ConversationStep) -> String {
-        if case .expectRegex(let text) = step { text } else { "" }
-    }
-
-    /// Bytes as a short quoted string with \r, \n, \t and \xNN escapes.
-    static func quote<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var text = "\""
-        for byte in bytes.prefix(48) {
-            switch byte {
-            case 0x0A: text += "\\n"
-            case 0x0D: text += "\\r"
-            case 0x09: text += "\\t"
-            case 0x22: text += "\\\""
-            case 0x5C: text += "\\\\"
-            case 0x20...0x7E: text.append(Character(Unicode.Scalar(byte)))
-            default: text += String(format: "\\x%02x", byte)
-            }
-        }
-        return text + (bytes.count > 48 ? "…\"" : "\"")
     }
 }

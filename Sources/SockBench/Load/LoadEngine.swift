@@ -66,10 +66,12 @@ public enum LoadEngine {
         for index in 0..<threadCount {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)
             let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength, gate: captureGate)
-            switch (plan.transport, plan.pattern) {
-            case (.tcp, .conversation): workers.append(try ConversationWorker(plan: plan, connections: share, intervals: recorder))
-            case (.tcp, _): workers.append(try TCPWorker(plan: plan, connections: share, intervals: recorder))
-            case (.udp, _): workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
+            let first = index * (connections / threadCount) + min(index, connections % threadCount)
+            switch plan.transport {
+            case _ where plan.playsSteps:
+                workers.append(try ConversationWorker(plan: plan, connections: share, firstConnection: first, intervals: recorder))
+            case .tcp: workers.append(try TCPWorker(plan: plan, connections: share, intervals: recorder))
+            case .udp: workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
             }
         }
         let recorders = workers.map(\.intervals)

@@ -33,12 +33,22 @@ public struct LoadPlan: Sendable {
     /// Ramp-up: connections opened per second in total; nil: all at once.
     public var connectRate: Double?
     public var intervalLength: UInt64
+    /// The steps a conversation worker plays: the scenario's conversation, or request-response
+    /// with a payload of the scenario's own as one step (send it, expect its answer).
     public var conversation: [ConversationStep]
+    /// Conversations: iterations follow each other on the same connection.
+    public var reuseConnection: Bool
+    /// The most bytes a regex or delimiter step holds while it looks for its match.
+    public var maxMessageSize: Int
 
     /// When the load starts, when recording starts (after the warm-up) and when the load ends, on the monotonic clock.
     public var startTime: UInt64 = 0
     public var measureStart: UInt64 = 0
     public var endTime: UInt64 = 0
+
+    /// True when a conversation worker plays the load: conversations, and request-response with
+    /// a payload of the scenario's own.
+    var playsSteps: Bool { pattern == .conversation || !conversation.isEmpty }
 
     /// True when connections send requests and wait for answers (request-response, connect, idle pings).
     var exchanges: Bool { pattern == .requestResponse || pattern == .connect || (pattern == .idle && rate != nil) }
@@ -66,6 +76,14 @@ public struct LoadPlan: Sendable {
         connectRate = load.connectRate
         intervalLength = load.intervalNanoseconds
         conversation = scenario.conversation
+        reuseConnection = load.reuseConnection
+        maxMessageSize = load.maxMessageSize
+        if load.pattern == .requestResponse, let payload = load.payload {
+            // Literal payloads without an answer of their own are echoed back byte for byte.
+            let answer = load.answer ?? payload.literal.map { .exact($0) } ?? .bytes(payload.maximumLength)
+            conversation = [ConversationStep(send: payload, expect: answer)]
+            reuseConnection = true
+        }
         if let ping = load.pingIntervalNanoseconds {
             rate = Double(load.connections) * 1e9 / Double(ping)
             depth = 1
@@ -102,7 +120,12 @@ extension LoadPlan {
     /// A non-blocking TCP socket to the target with the client's options, connecting; `connected`
     /// when connect finished at once. The socket is closed again if a step fails.
     func startTCPConnection() throws(SocketError) -> (fd: Int32, connected: Bool) {
-        let fd = try Socket.open(.tcp, for: target)
+        try startConnection(.tcp)
+    }
+
+    /// The same for the plan's transport (a UDP socket is connected at once).
+    func startConnection(_ transport: Socket.Transport? = nil) throws(SocketError) -> (fd: Int32, connected: Bool) {
+        let fd = try Socket.open(transport ?? self.transport, for: target)
         do {
             try clientOptions.apply(to: fd, ipv6: target.family == .ipv6, at: .beforeConnect)
             return (fd, try Socket.startConnect(fd, to: target))

@@ -82,7 +82,7 @@ public struct ScenarioRecord: Codable, Sendable {
                          thinkTimeS: load.thinkTimeNanoseconds > 0 ? seconds(load.thinkTimeNanoseconds) : nil,
                          connectRatePerSecond: load.connectRate, pingIntervalS: load.pingIntervalNanoseconds.map(seconds),
                          intervalS: seconds(load.intervalNanoseconds),
-                         conversation: scenario.conversation.isEmpty ? nil : scenario.conversation.map(ConversationWorker.describe))
+                         conversation: scenario.conversation.isEmpty ? nil : scenario.conversation.map(ConversationProgram.describe(step:)))
         let spec = scenario.capture
         capture = Capture(enabled: spec.enabled, required: spec.required, interface: spec.interface, snaplen: spec.effectiveSnaplen,
                           payload: spec.payload, bufferSizeBytes: spec.bufferSize, maxFileSizeBytes: spec.maxFileSize)

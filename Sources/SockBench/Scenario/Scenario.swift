@@ -176,6 +176,19 @@ public struct LoadSpec: Sendable, Equatable {
     public var reconnectDelayNanoseconds: UInt64 = 100_000_000
     /// More errors than this and the run is degraded (exit 3); nil: errors are reported, never fatal.
     public var errorBudget: ErrorBudget?
+    /// Conversations: play the steps again and again on the same connection until the end (a
+    /// kept-alive load); false: one conversation per connection, which then closes and reopens.
+    public var reuseConnection = false
+    /// The most bytes a regex or delimiter step holds while it looks for its match (a protocol
+    /// message's header); more without a match is a protocol error.
+    public var maxMessageSize = LoadSpec.defaultMaxMessageSize
+    /// Request-response with a payload of the scenario's own (`payload`, `payload_hex`) instead
+    /// of sockbench's numbered filler: each request sends these bytes and reads `answer`.
+    public var payload: SendTemplate?
+    /// What each request's answer must be; nil with a payload: the payload itself (an echo).
+    public var answer: Expectation?
+
+    public static let defaultMaxMessageSize = 64 << 10
 
     public init() {}
 
@@ -183,18 +196,4 @@ public struct LoadSpec: Sendable, Equatable {
     /// schedule whatever the echoes do. (TCP keeps depth 1, as wrk2 does: a connection waits for its
     /// answer, the schedule does not, and the wait shows in the corrected latency.)
     public static let udpOpenLoopDepth = 1024
-}
-
-/// One step of a scripted conversation.
-public enum ConversationStep: Sendable, Equatable {
-    case send([UInt8])
-    /// The next bytes received must be exactly these.
-    case expect([UInt8])
-    /// Any this many bytes.
-    case expectBytes(Int)
-    /// Bytes received until the pattern matches (within the request timeout).
-    case expectRegex(String)
-    case wait(UInt64)
-    /// End the conversation here (the client closes).
-    case close
 }

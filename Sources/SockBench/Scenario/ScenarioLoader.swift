@@ -8,7 +8,8 @@ public enum ScenarioLoader {
     static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting", "max_connections", "max_buffered"]
     static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
                            "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
-                           "idle_timeout", "reconnect", "reconnect_delay", "error_budget", "rate", "think_time", "connect_rate", "ping_interval", "interval"]
+                           "idle_timeout", "reconnect", "reconnect_delay", "error_budget", "rate", "think_time", "connect_rate", "ping_interval", "interval",
+                           "reuse_connection", "max_message_size", "payload", "payload_hex"] + expectKeys
     static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size", "mode", "window", "every"]
     static let optionKeys = SocketOption.allCases.map(\.rawValue)
 
@@ -150,7 +151,7 @@ public enum ScenarioLoader {
             throw doc.error("rate", at: doc["rate"], "\(Quantity.formatRate(rate.perSecond)) per connection over \(plural(load.connections, "connection")) "
                             + "is more than 1G/s in total, the most a schedule keeps")
         }
-        load.depth = try doc.integer("depth", in: 1...1024) ?? (load.rate != nil && server.transport == .udp ? LoadSpec.udpOpenLoopDepth : 1)
+        load.depth = try doc.integer("depth", in: 1...1024) ?? (load.rate != nil && server.transport == .udp && load.pattern != .conversation ? LoadSpec.udpOpenLoopDepth : 1)
         load.thinkTimeNanoseconds = try doc.duration("think_time") ?? 0
         load.connectRate = try doc.rate("connect_rate").map { rate throws(ScenarioError) in
             guard !rate.perConnection else { throw doc.error("connect_rate", at: doc["connect_rate"], "connect_rate is connections per second in total") }
@@ -173,9 +174,16 @@ public enum ScenarioLoader {
             load.errorBudget = budget
         }
 
+        load.reuseConnection = try doc.boolean("reuse_connection") ?? load.reuseConnection
+        load.maxMessageSize = try doc.size("max_message_size", in: 256...(16 << 20)) ?? load.maxMessageSize
+        try requestPayload(doc, into: &load)
+
         let udp = server.transport == .udp
-        for key in ["reconnect", "reconnect_delay", "idle_timeout"] where udp && doc[key] != nil {
+        for key in ["reconnect", "reconnect_delay", "idle_timeout", "reuse_connection"] where udp && doc[key] != nil {
             throw doc.error(key, at: doc[key], "\(key) applies to TCP connections; UDP has none to lose")
+        }
+        if load.payload != nil, doc["message_size"] != nil {
+            throw doc.error("message_size", at: doc["message_size"], "the payload sets the request's size; message_size is for sockbench's own filler")
         }
         let sizeRange = udp ? minimumDatagram...maximumDatagram : 1...(16 << 20)
         let defaultSize = load.pattern == .stream && !udp ? 128 << 10 : 64
@@ -221,13 +229,31 @@ public enum ScenarioLoader {
                                  conversation: [ConversationStep]) throws(ScenarioError) {
         let tcp = server.transport == .tcp
         switch load.pattern {
-        case .idle, .connect, .conversation:
+        case .idle, .connect:
             guard tcp else { throw doc.error("pattern", at: doc["pattern"], "pattern: \(load.pattern.rawValue) is for TCP; UDP has no connections") }
-        case .requestResponse, .stream:
+        case .requestResponse, .stream, .conversation:
             break
         }
-        if load.rate != nil, !(load.pattern == .requestResponse || (load.pattern == .stream && !tcp)) {
-            throw doc.error("rate", at: doc["rate"], "rate applies to pattern: request-response and to UDP streams (a paced datagram rate)")
+        if load.rate != nil, !(load.pattern == .requestResponse || load.pattern == .conversation || (load.pattern == .stream && !tcp)) {
+            throw doc.error("rate", at: doc["rate"], "rate applies to pattern: request-response, conversation and to UDP streams (a paced datagram rate)")
+        }
+        if load.pattern != .conversation, doc["reuse_connection"] != nil {
+            throw doc.error("reuse_connection", at: doc["reuse_connection"], "reuse_connection applies to pattern: conversation (request-response connections are always kept)")
+        }
+        if load.pattern != .conversation, doc["max_message_size"] != nil, load.answer == nil {
+            throw doc.error("max_message_size", at: doc["max_message_size"], "max_message_size bounds what a conversation's regex or delimiter step holds (pattern: conversation, or load.expect_regex / expect_until)")
+        }
+        if load.payload != nil {
+            guard load.pattern == .requestResponse else {
+                let key = doc["payload"] != nil ? "payload" : "payload_hex"
+                throw doc.error(key, at: doc[key], "\(key) applies to pattern: request-response (a conversation's steps say what is sent)")
+            }
+            guard server.kind == .tcpEcho || server.kind == .udpEcho || server.kind == .external else {
+                let key = doc["payload"] != nil ? "payload" : "payload_hex"
+                throw doc.error(key, at: doc[key], "\(server.kind.rawValue) answers sockbench's own filler; a payload of your own needs an echo or an external server")
+            }
+            if case .close = load.answer { throw doc.error("expect_close", at: doc["expect_close"], "a request-response connection stays open: expect_close belongs in a conversation") }
+            if load.thinkTimeNanoseconds > 0 { throw doc.error("think_time", at: doc["think_time"], "think_time is not available with a payload of your own yet; use pattern: conversation with a wait step") }
         }
         if load.thinkTimeNanoseconds > 0 {
             guard load.pattern == .requestResponse, load.rate == nil, load.depth == 1, tcp else {
@@ -247,12 +273,13 @@ public enum ScenarioLoader {
             guard !conversation.isEmpty else {
                 throw doc.error("pattern", at: doc["pattern"], "pattern: conversation needs a top-level 'conversation' list of steps")
             }
-            guard server.kind == .tcpEcho || server.kind == .external else {
-                throw doc.error("pattern", at: doc["pattern"], "a conversation needs a server that answers it: kind: tcp-echo or external")
+            guard server.kind == .tcpEcho || server.kind == .udpEcho || server.kind == .external else {
+                throw doc.error("pattern", at: doc["pattern"], "a conversation needs a server that answers it: kind: tcp-echo, udp-echo or external")
             }
-            for key in ["depth", "direction", "batch_writes", "message_size"] where doc[key] != nil {
+            for key in ["direction", "batch_writes", "message_size"] where doc[key] != nil {
                 throw doc.error(key, at: doc[key], "\(key) does not apply to pattern: conversation (the steps say what is sent)")
             }
+            try checkConversationFits(doc, load: load, tcp: tcp, conversation: conversation)
         } else if !server.greeting.isEmpty {
             throw serverDoc.error("greeting", at: serverDoc["greeting"], "a greeting would break \(load.pattern.rawValue)'s answers; use it with pattern: conversation")
         }
@@ -261,61 +288,6 @@ public enum ScenarioLoader {
                 throw doc.error(key, at: doc[key], "\(key) does not apply to pattern: connect (one request per connection)")
             }
         }
-    }
-
-    static let stepKeys = ["send", "expect", "expect_bytes", "expect_regex", "wait", "close"]
-
-    /// `conversation:` is a list of one-key mappings (`- send: "hi\n"`, `- expect_bytes: 512`) or the word `close`.
-    static func conversationSteps(_ node: Node, path: String) throws(ScenarioError) -> [ConversationStep] {
-        guard case .sequence(let sequence) = node else {
-            throw ScenarioError(file: path, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, key: "conversation",
-                                message: "expected a list of steps (\(stepKeys.joined(separator: ", "))), got \(ScenarioDocument.describe(node))")
-        }
-        var steps: [ConversationStep] = []
-        for (index, item) in sequence.enumerated() {
-            let stepPath = "conversation[\(index)]"
-            if item.scalar?.string == "close" { steps.append(.close); continue }
-            let doc = try ScenarioDocument(file: path, path: stepPath, node: item)
-            try doc.checkKeys(allowed: stepKeys)
-            guard doc.entries.count == 1, let key = doc.entries.first?.key else {
-                throw ScenarioError(file: path, line: item.mark?.line ?? 1, column: item.mark?.column ?? 1, key: stepPath,
-                                    message: "each step has exactly one of \(stepKeys.joined(separator: ", "))")
-            }
-            switch key {
-            case "send", "expect":
-                guard let text = try doc.string(key), !text.isEmpty, text.utf8.count <= 65_536 else {
-                    throw doc.error(key, at: doc[key], "expected 1 to 65536 bytes of text")
-                }
-                steps.append(key == "send" ? .send(Array(text.utf8)) : .expect(Array(text.utf8)))
-            case "expect_bytes":
-                steps.append(.expectBytes(try doc.size(key, in: 1...(16 << 20))!))
-            case "expect_regex":
-                let text = try doc.string(key)!
-                guard !text.isEmpty, text.utf8.count <= 4096 else { throw doc.error(key, at: doc[key], "expected a PCRE2 pattern of 1 to 4096 bytes") }
-                do {
-                    _ = try BoundedRegex(text)
-                } catch {
-                    throw doc.error(key, at: doc[key], "not a valid regular expression (PCRE2 syntax): \(error)")
-                }
-                steps.append(.expectRegex(text))
-            case "wait":
-                steps.append(.wait(try doc.duration(key)!))
-            default:
-                guard try doc.boolean(key) == true else { throw doc.error(key, at: doc[key], "write '- close' or 'close: true'") }
-                steps.append(.close)
-            }
-        }
-        let exchanges = steps.contains { step in
-            switch step {
-            case .send, .expect, .expectBytes, .expectRegex: true
-            case .wait, .close: false
-            }
-        }
-        guard exchanges else {
-            throw ScenarioError(file: path, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, key: "conversation",
-                                message: "a conversation needs at least one send or expect step")
-        }
-        return steps
     }
 
     static func captureSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> CaptureSpec {

@@ -1,0 +1,133 @@
+/// A conversation compiled for one worker thread: its steps with regexes compiled (PCRE2's match
+/// data is per thread), which steps are timed, and how to render a send template into a buffer
+/// without allocating.
+struct ConversationProgram {
+    struct Step {
+        var send: SendTemplate?
+        var expect: CompiledExpectation?
+        var wait: UInt64?
+        var close: Bool
+        /// Index into the worker's `steps` results, for a named step.
+        var result: Int?
+    }
+
+    let steps: [Step]
+    /// The scenario's steps, for messages.
+    let source: [ConversationStep]
+    /// The first step with a send: in open loop it is timed from the iteration's scheduled start.
+    let firstSend: Int?
+    /// The longest rendering of all of one iteration's sends.
+    let iterationBytes: Int
+    let names: [String]
+
+    init(_ source: [ConversationStep]) throws(BoundedRegexError) {
+        var steps: [Step] = []
+        var names: [String] = []
+        for step in source {
+            var result: Int?
+            if let name = step.name {
+                result = names.count
+                names.append(name)
+            }
+            steps.append(Step(send: step.send, expect: try step.expect.map { expectation throws(BoundedRegexError) in try CompiledExpectation(expectation) },
+                              wait: step.wait, close: step.close, result: result))
+        }
+        self.steps = steps
+        self.source = source
+        self.names = names
+        firstSend = steps.firstIndex { $0.send != nil }
+        iterationBytes = source.reduce(0) { $0 + ($1.send?.maximumLength ?? 0) }
+    }
+
+    /// The step in words, for error messages: `step 2 (get: send "GET / …" and expect_regex /…/)`.
+    func describe(_ index: Int) -> String {
+        let step = source[index]
+        var parts: [String] = []
+        if let send = step.send { parts.append("send \(ByteText.quote(Array(send.text.utf8), limit: 32))") }
+        if let expect = step.expect { parts.append(Self.describe(expect)) }
+        if let wait = step.wait { parts.append("wait \(Quantity.formatDuration(wait))") }
+        if step.close { parts.append("close") }
+        let what = parts.joined(separator: " and ")
+        return "step \(index + 1) (\(step.name.map { "\($0): " } ?? "")\(what))"
+    }
+
+    static func describe(_ expectation: Expectation) -> String {
+        switch expectation {
+        case .exact(let bytes): "expect \(ByteText.quote(bytes, limit: 32))"
+        case .bytes(let count): "expect_bytes \(count)"
+        case .regex(let pattern): "expect_regex /\(pattern)/"
+        case .until(let delimiter): "expect_until \(ByteText.quote(delimiter))"
+        case .close: "expect_close"
+        }
+    }
+
+    /// One step as the report's scenario record writes it.
+    static func describe(step: ConversationStep) -> String {
+        var parts: [String] = []
+        if let name = step.name { parts.append("name \(name)") }
+        if let send = step.send { parts.append("send \(ByteText.quote(Array(send.text.utf8), limit: 48))") }
+        if let expect = step.expect { parts.append(describe(expect)) }
+        if let wait = step.wait { parts.append("wait \(Quantity.formatDuration(wait))") }
+        if step.close { parts.append("close") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// Writes send templates into a buffer: literal bytes, decimal numbers, seeded random letters.
+enum TemplateRenderer {
+    static let alphabet: [UInt8] = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+
+    /// Renders at `into` (room for `template.maximumLength` bytes); returns the bytes written.
+    @inline(__always)
+    static func render(_ template: SendTemplate, into buffer: UnsafeMutableRawPointer, connection: Int, sequence: UInt64,
+                       random: inout SplitMix64) -> Int {
+        var length = 0
+        for piece in template.pieces {
+            switch piece {
+            case .bytes(let bytes):
+                bytes.withUnsafeBytes { (buffer + length).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                length += bytes.count
+            case .connection:
+                length += decimal(UInt64(connection), into: buffer + length)
+            case .sequence:
+                length += decimal(sequence, into: buffer + length)
+            case .random(let count):
+                let out = (buffer + length).assumingMemoryBound(to: UInt8.self)
+                alphabet.withUnsafeBufferPointer { letters in
+                    var bits: UInt64 = 0
+                    var left = 0
+                    for offset in 0..<count {
+                        if left == 0 {
+                            bits = random.next()
+                            left = 10
+                        }
+                        // 6 bits per letter, folded onto 62 letters (the bias is irrelevant to a key).
+                        out[offset] = letters[Int(bits & 63) % letters.count]
+                        bits >>= 6
+                        left -= 1
+                    }
+                }
+                length += count
+            }
+        }
+        return length
+    }
+
+    /// `value` in decimal at `buffer`; the digits written.
+    @inline(__always)
+    static func decimal(_ value: UInt64, into buffer: UnsafeMutableRawPointer) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        let out = buffer.assumingMemoryBound(to: UInt8.self)
+        var remaining = value
+        for position in stride(from: digits - 1, through: 0, by: -1) {
+            out[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+        }
+        return digits
+    }
+}

@@ -1,0 +1,418 @@
+import CSockBenchLinux
+import Glibc
+
+/// The steps: iterations begun on schedule, sends rendered and written, arriving bytes fed to
+/// the expectations in order, answers timed.
+extension ConversationWorker {
+    /// Where iteration `iteration` of connection `index` keeps its step times in the ring.
+    @inline(__always)
+    func ring(_ index: Int, _ iteration: UInt64) -> UnsafeMutablePointer<UInt64> {
+        times + (index * depth + Int(iteration % UInt64(depth))) * timesPerIteration
+    }
+
+    /// True when the run measures an iteration scheduled (open loop) or finished (closed loop) then.
+    @inline(__always)
+    func counts(scheduled: UInt64, finished now: UInt64) -> Bool {
+        schedule != nil && reuse ? plan.measuring(scheduled) : plan.measuring(now)
+    }
+
+    /// A connection just opened: its first iteration (or its pipeline) starts.
+    func begin(_ index: Int, now: UInt64) {
+        advance(index, now: now, input: nil)
+    }
+
+    /// Carries on after a pause, a due schedule or a lost datagram, with what the carry holds.
+    func resume(_ index: Int, now: UInt64) {
+        guard connections[index].state == .active else { return }
+        advance(index, now: now, input: nil)
+    }
+
+    /// Depth 1: starts the next iteration if it is due; false when it waits for its schedule.
+    private func startIteration(_ index: Int, now: UInt64) -> Bool {
+        let connection = connections + index
+        var scheduled = reuse ? now : connection.pointee.opened
+        if let schedule, reuse {
+            let intended = schedule.intended(connection: index, sequence: scheduleBase[index] &+ connection.pointee.begun)
+            if intended > now {
+                connection.pointee.due = intended
+                return false
+            }
+            scheduled = intended
+            if plan.measuring(intended) { result.sendLag.record(now - intended) }
+        }
+        guard plan.running(now) else { return false }
+        let slot = ring(index, connection.pointee.begun)
+        slot[program.steps.count] = scheduled
+        slot[program.steps.count + 1] = reuse ? now : connection.pointee.opened
+        slot[0] = now
+        connection.pointee.begun += 1
+        slotSequence[index] &+= 1
+        connection.pointee.step = 0
+        connection.pointee.sent = false
+        connection.pointee.progress = ExpectProgress()
+        if counts(scheduled: scheduled, finished: now) { result.messagesSent &+= 1 }
+        return true
+    }
+
+    /// Pipelined: renders the sends of every iteration that may go now (fewer than `depth` in
+    /// flight, due on the schedule) into one buffer and writes it with one `send`.
+    private func fillPipeline(_ index: Int, now: UInt64) {
+        let connection = connections + index
+        guard connection.pointee.pendingEnd == connection.pointee.pendingOffset else { return }
+        var length = 0
+        while connection.pointee.begun - connection.pointee.iteration < UInt64(depth), plan.running(now),
+              length + program.iterationBytes <= sendBufferCapacity {
+            var scheduled = now
+            if let schedule {
+                let intended = schedule.intended(connection: index, sequence: scheduleBase[index] &+ connection.pointee.begun)
+                if intended > now {
+                    connection.pointee.due = intended
+                    break
+                }
+                scheduled = intended
+                if plan.measuring(intended) { result.sendLag.record(now - intended) }
+            }
+            let slot = ring(index, connection.pointee.begun)
+            slot[program.steps.count] = scheduled
+            slot[program.steps.count + 1] = now
+            let sequence = slotSequence[index]
+            for (position, step) in program.steps.enumerated() {
+                slot[position] = now
+                guard let send = step.send else { continue }
+                length += TemplateRenderer.render(send, into: sendBuffer + length, connection: firstConnection + index,
+                                                  sequence: sequence, random: &random[index])
+            }
+            connection.pointee.begun += 1
+            slotSequence[index] &+= 1
+            if counts(scheduled: scheduled, finished: now) { result.messagesSent &+= 1 }
+        }
+        let inFlight = connection.pointee.begun - connection.pointee.iteration
+        if inFlight > result.peakInFlight { result.peakInFlight = inFlight }
+        if length > 0 { _ = write(index, length, now: now) }
+    }
+
+    /// Plays steps until one has to wait for bytes, the clock or the socket; feeds `input` (bytes
+    /// just read into the worker's buffer) or, when nil, what the connection's carry holds.
+    /// Returns how many bytes of `input` were consumed; the caller carries the rest.
+    @discardableResult
+    func advance(_ index: Int, now: UInt64, input: UnsafeRawBufferPointer?) -> Int {
+        let connection = connections + index
+        let generation = connection.pointee.generation
+        let fromCarry = input == nil
+        var view = input ?? UnsafeRawBufferPointer(start: connection.pointee.carry, count: connection.pointee.carried)
+        var consumed = 0
+        steps: while connection.pointee.state == .active, connection.pointee.generation == generation {
+            if connection.pointee.iteration >= connection.pointee.begun {
+                if depth == 1 {
+                    guard startIteration(index, now: now) else { break }
+                } else {
+                    fillPipeline(index, now: now)
+                    guard connection.pointee.iteration < connection.pointee.begun else { break }
+                }
+                continue
+            }
+            let position = connection.pointee.step
+            if position == program.steps.count {
+                completeIteration(index, now: now)
+                continue
+            }
+            let step = program.steps[position]
+            if let wait = step.wait {
+                if connection.pointee.deadlineKind != .pause {
+                    connection.pointee.deadline = now + wait
+                    connection.pointee.deadlineKind = .pause
+                }
+                break
+            }
+            if step.close {
+                completeIteration(index, now: now, closing: true)
+                break
+            }
+            if depth == 1, let send = step.send, !connection.pointee.sent {
+                connection.pointee.sent = true
+                ring(index, connection.pointee.iteration)[position] = now
+                let length = TemplateRenderer.render(send, into: sendBuffer, connection: firstConnection + index,
+                                                     sequence: slotSequence[index] &- 1, random: &random[index])
+                guard write(index, length, now: now) else { break }
+            }
+            guard let expect = step.expect else {
+                nextStep(index, now: now)
+                continue
+            }
+            if connection.pointee.deadlineKind != .expect {
+                connection.pointee.deadline = now + (datagrams ? plan.udpLossTimeout : plan.requestTimeout)
+                connection.pointee.deadlineKind = .expect
+                if datagrams, plan.measuring(now) { result.udp.sent &+= 1 }
+            }
+            let remaining = UnsafeRawBufferPointer(rebasing: view[consumed...])
+            guard !remaining.isEmpty else { break }
+            let (taken, status) = ExpectMatcher.feed(expect, remaining, &connection.pointee.progress, maximum: plan.maxMessageSize)
+            switch status {
+            case .complete:
+                consumed += taken
+                answered(index, now: now)
+                if datagrams {
+                    // One datagram answers one step: what follows the message in it is not read.
+                    view = UnsafeRawBufferPointer(start: nil, count: 0)
+                    consumed = 0
+                }
+                nextStep(index, now: now)
+            case .needMore where datagrams:
+                mismatch(index, detail: "the datagram ended before the expected message", got: remaining)
+                return view.count
+            case .needMore:
+                // Everything `expect` could take is taken; what is left (an open regex or
+                // delimiter) waits in the carry for more bytes.
+                consumed += taken
+                break steps
+            case .mismatch(let why):
+                mismatch(index, detail: why, got: remaining)
+                return view.count
+            }
+        }
+        guard fromCarry, connection.pointee.generation == generation, connection.pointee.state == .active else { return consumed }
+        if consumed > 0 {
+            let left = connection.pointee.carried - consumed
+            if left > 0 { connection.pointee.carry!.copyMemory(from: connection.pointee.carry! + consumed, byteCount: left) }
+            connection.pointee.carried = left
+        }
+        return consumed
+    }
+
+    /// The step is done: the next one begins (and, without a send of its own, is timed from now).
+    func nextStep(_ index: Int, now: UInt64) {
+        let connection = connections + index
+        connection.pointee.step += 1
+        connection.pointee.sent = false
+        connection.pointee.progress = ExpectProgress()
+        connection.pointee.deadline = 0
+        connection.pointee.deadlineKind = .none
+        if connection.pointee.step < program.steps.count, program.steps[connection.pointee.step].send == nil {
+            ring(index, connection.pointee.iteration)[connection.pointee.step] = now
+        }
+    }
+
+    /// A step's expectation was met: a named step records its latency.
+    private func answered(_ index: Int, now: UInt64) {
+        let connection = connections + index
+        let position = connection.pointee.step
+        let slot = ring(index, connection.pointee.iteration)
+        let scheduled = slot[program.steps.count]
+        if datagrams, plan.measuring(now) { result.udp.received &+= 1 }
+        guard let target = program.steps[position].result else { return }
+        guard counts(scheduled: scheduled, finished: now) else { return }
+        let started = slot[position]
+        let corrected = schedule != nil && reuse && position == program.firstSend ? min(scheduled, started) : started
+        result.steps[target].latency.record(now &- corrected)
+        result.steps[target].latencyUncorrected.record(now &- started)
+        result.requests &+= 1
+    }
+
+    /// The iteration reached its end (or a close step): record it; the next iteration starts on
+    /// the same connection, or (one conversation per connection) the connection closes and reopens.
+    private func completeIteration(_ index: Int, now: UInt64, closing: Bool = false) {
+        let connection = connections + index
+        let slot = ring(index, connection.pointee.iteration)
+        let scheduled = slot[program.steps.count]
+        let started = slot[program.steps.count + 1]
+        if counts(scheduled: scheduled, finished: now) {
+            result.latency.record(now &- scheduled)
+            intervals.slot.pointee.latency.record(now &- scheduled)
+            if schedule != nil, reuse {
+                result.latencyUncorrected.record(now &- started)
+                intervals.slot.pointee.uncorrected.record(now &- started)
+            }
+            result.messagesReceived &+= 1
+            exchanged[index] = true
+        }
+        connection.pointee.iteration += 1
+        connection.pointee.step = 0
+        connection.pointee.sent = false
+        connection.pointee.progress = ExpectProgress()
+        connection.pointee.deadline = 0
+        connection.pointee.deadlineKind = .none
+        guard !reuse || closing, !datagrams else { return }
+        closeConnection(index)
+        if plan.running(now) { open(index) }
+    }
+
+    /// UDP: the answer did not come within the loss timeout; the iteration is given up (the
+    /// loss shows in the datagram counts) and the next one starts.
+    func lost(_ index: Int, now: UInt64) {
+        abandonIteration(index, now: now)
+        resume(index, now: now)
+    }
+
+    /// UDP: drops the iteration under way; the next one starts at the next scan.
+    func abandonIteration(_ index: Int, now: UInt64) {
+        let connection = connections + index
+        connection.pointee.iteration = connection.pointee.begun
+        connection.pointee.step = 0
+        connection.pointee.sent = false
+        connection.pointee.progress = ExpectProgress()
+        connection.pointee.deadline = 0
+        connection.pointee.deadlineKind = .none
+        connection.pointee.carried = 0
+        connection.pointee.due = max(now, 1)
+    }
+
+    // MARK: Sockets
+
+    /// Writes `length` bytes rendered in the send buffer, or queues them behind bytes still
+    /// pending; false when the connection failed.
+    func write(_ index: Int, _ length: Int, now: UInt64) -> Bool {
+        let connection = connections + index
+        if connection.pointee.pendingEnd > connection.pointee.pendingOffset {
+            keepPending(index, from: sendBuffer, length)
+            return true
+        }
+        let sent = Glibc.send(connection.pointee.fd, sendBuffer, length, Int32(MSG_NOSIGNAL))
+        if sent < 0 {
+            guard errno == EAGAIN || errno == EINTR else {
+                fail(index, errno)
+                return false
+            }
+            keepPending(index, from: sendBuffer, length)
+            return true
+        }
+        if plan.measuring(now) { result.bytesSent &+= UInt64(sent) }
+        if sent < length { keepPending(index, from: sendBuffer + sent, length - sent) }
+        return true
+    }
+
+    /// Copies unsent bytes into the connection's pending buffer (grown the first times only)
+    /// and asks for writability.
+    private func keepPending(_ index: Int, from bytes: UnsafeRawPointer, _ length: Int) {
+        let connection = connections + index
+        let held = connection.pointee.pendingEnd - connection.pointee.pendingOffset
+        if connection.pointee.pendingOffset > 0, held > 0 {
+            connection.pointee.pending!.copyMemory(from: connection.pointee.pending! + connection.pointee.pendingOffset, byteCount: held)
+        }
+        connection.pointee.pendingOffset = 0
+        connection.pointee.pendingEnd = held
+        if held + length > connection.pointee.pendingCapacity {
+            let capacity = max(held + length, connection.pointee.pendingCapacity * 2, 4096)
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            if held > 0 { grown.copyMemory(from: connection.pointee.pending!, byteCount: held) }
+            connection.pointee.pending?.deallocate()
+            connection.pointee.pending = grown
+            connection.pointee.pendingCapacity = capacity
+        }
+        (connection.pointee.pending! + held).copyMemory(from: bytes, byteCount: length)
+        connection.pointee.pendingEnd = held + length
+        try? watch(index, Epoll.readable | Epoll.writable)
+    }
+
+    /// Sends what is pending; true when nothing is left.
+    private func flush(_ index: Int, now: UInt64) -> Bool {
+        let connection = connections + index
+        while connection.pointee.pendingEnd > connection.pointee.pendingOffset {
+            let length = connection.pointee.pendingEnd - connection.pointee.pendingOffset
+            let sent = Glibc.send(connection.pointee.fd, connection.pointee.pending! + connection.pointee.pendingOffset, length, Int32(MSG_NOSIGNAL))
+            if sent < 0 {
+                if errno != EAGAIN, errno != EINTR { fail(index, errno) }
+                return false
+            }
+            if plan.measuring(now) { result.bytesSent &+= UInt64(sent) }
+            connection.pointee.pendingOffset += sent
+        }
+        connection.pointee.pendingOffset = 0
+        connection.pointee.pendingEnd = 0
+        try? watch(index, Epoll.readable)
+        return true
+    }
+
+    /// An epoll event on an open connection: flush what is pending, read what arrived.
+    func service(_ index: Int, flags: UInt32) {
+        let now = MonotonicClock.now()
+        let connection = connections + index
+        let generation = connection.pointee.generation
+        if flags & Epoll.writable != 0 {
+            guard flush(index, now: now) else { return }
+            if depth > 1 { advance(index, now: now, input: nil) }
+        }
+        guard flags & (Epoll.readable | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 else { return }
+        // A few reads per event, so one busy connection cannot starve the others.
+        for _ in 0..<4 {
+            guard connection.pointee.state == .active, connection.pointee.generation == generation else { return }
+            let intoCarry = connection.pointee.carried > 0 && !datagrams
+            if intoCarry { growCarry(index, toHold: connection.pointee.carried + 16 << 10) }
+            let target = intoCarry ? connection.pointee.carry! + connection.pointee.carried : buffer
+            let room = intoCarry ? connection.pointee.carryCapacity - connection.pointee.carried : bufferCapacity
+            let received = recv(connection.pointee.fd, target, room, 0)
+            if received < 0 {
+                if errno != EAGAIN, errno != EINTR { fail(index, errno) }
+                return
+            }
+            if received == 0 {
+                if datagrams { continue }
+                serverClosed(index, now: now)
+                return
+            }
+            if plan.measuring(now) { result.bytesReceived &+= UInt64(received) }
+            if intoCarry {
+                connection.pointee.carried += received
+                advance(index, now: now, input: nil)
+            } else {
+                let input = UnsafeRawBufferPointer(start: buffer, count: received)
+                let consumed = advance(index, now: now, input: input)
+                if !datagrams, consumed < received, connection.pointee.state == .active, connection.pointee.generation == generation {
+                    carry(index, UnsafeRawBufferPointer(rebasing: input[consumed...]))
+                }
+            }
+            if received < room { return }
+        }
+    }
+
+    /// Keeps bytes no step could take yet; more than the maximum message size is a protocol error.
+    private func carry(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
+        let connection = connections + index
+        guard connection.pointee.carried + bytes.count <= plan.maxMessageSize + (64 << 10) else {
+            mismatch(index, detail: "more than \(plan.maxMessageSize) bytes arrived ahead of their step (load.max_message_size)", got: bytes)
+            return
+        }
+        growCarry(index, toHold: connection.pointee.carried + bytes.count)
+        (connection.pointee.carry! + connection.pointee.carried).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        connection.pointee.carried += bytes.count
+    }
+
+    private func growCarry(_ index: Int, toHold wanted: Int) {
+        let connection = connections + index
+        guard wanted > connection.pointee.carryCapacity else { return }
+        let capacity = max(wanted, connection.pointee.carryCapacity * 2, 4096)
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        if connection.pointee.carried > 0 { grown.copyMemory(from: connection.pointee.carry!, byteCount: connection.pointee.carried) }
+        connection.pointee.carry?.deallocate()
+        connection.pointee.carry = grown
+        connection.pointee.carryCapacity = capacity
+    }
+
+    /// The server closed its side. Expected (an `expect_close` step): the conversation ends
+    /// there. With nothing owed (between iterations of a kept-alive connection, as a server
+    /// that limits requests per connection does): reopen. Else a `closed` error.
+    private func serverClosed(_ index: Int, now: UInt64) {
+        let connection = connections + index
+        let inProgress = connection.pointee.iteration < connection.pointee.begun
+        let position = connection.pointee.step
+        if inProgress, position < program.steps.count, case .close? = program.steps[position].expect, connection.pointee.carried == 0 {
+            answered(index, now: now)
+            nextStep(index, now: now)
+            completeIteration(index, now: now, closing: true)
+            return
+        }
+        let owed = inProgress && (depth > 1 || position > 0 || connection.pointee.sent || connection.pointee.carried > 0)
+        guard owed else {
+            closeConnection(index)
+            result.reconnects += 1
+            if plan.running(now) { open(index) }
+            return
+        }
+        let carried = UnsafeRawBufferPointer(start: connection.pointee.carry, count: connection.pointee.carried)
+        let message = "\(program.describe(min(position, program.steps.count - 1))): the server closed the connection"
+            + (carried.isEmpty ? "" : " after \(ByteText.quote(carried.bindMemory(to: UInt8.self)))")
+        result.record(.closed, message)
+        if result.protocolMismatches.count < WorkerResult.keptMismatches { result.protocolMismatches.append(message) }
+        closeConnection(index)
+        scheduleReconnect(index)
+    }
+}

@@ -1,0 +1,147 @@
+import Glibc
+
+/// One connection's progress through the expectation of its current step.
+struct ExpectProgress {
+    /// exact: bytes matched; bytes: bytes read; until and unanchored regex: bytes passed over
+    /// (they count towards the maximum message size).
+    var done = 0
+    /// regex with a `length` group: body bytes still to read after the match; -1 before the match.
+    var body = -1
+}
+
+/// An expectation ready to match: the regex compiled for one worker.
+enum CompiledExpectation {
+    case exact([UInt8])
+    case bytes(Int)
+    case regex(BoundedRegex)
+    case until([UInt8])
+    case close
+
+    init(_ expectation: Expectation) throws(BoundedRegexError) {
+        switch expectation {
+        case .exact(let bytes): self = .exact(bytes)
+        case .bytes(let count): self = .bytes(count)
+        case .regex(let pattern): self = .regex(try BoundedRegex(pattern))
+        case .until(let delimiter): self = .until(delimiter)
+        case .close: self = .close
+        }
+    }
+}
+
+/// Feeds arriving bytes to an expectation: how many belong to it, and whether it is met, needs
+/// more, or can no longer be met. Pure: the worker owns the bytes and the progress.
+enum ExpectMatcher {
+    enum Status: Equatable {
+        case needMore
+        case complete
+        /// The bytes cannot meet the expectation; why, in words.
+        case mismatch(String)
+    }
+
+    /// Feeds `bytes`, the unread input in order (for regex and until: all of it held so far, from
+    /// the first byte the step has not consumed). `maximum` bounds what regex and until hold.
+    static func feed(_ expectation: CompiledExpectation, _ bytes: UnsafeRawBufferPointer, _ progress: inout ExpectProgress,
+                     maximum: Int) -> (consumed: Int, status: Status) {
+        let count = bytes.count
+        switch expectation {
+        case .exact(let expected):
+            let take = min(expected.count - progress.done, count)
+            let same = take == 0 || expected.withUnsafeBytes { memcmp($0.baseAddress! + progress.done, bytes.baseAddress!, take) == 0 }
+            guard same else { return (0, .mismatch("expected \(ByteText.quote(expected))")) }
+            progress.done += take
+            return (take, progress.done == expected.count ? .complete : .needMore)
+        case .bytes(let total):
+            let take = min(total - progress.done, count)
+            progress.done += take
+            return (take, progress.done == total ? .complete : .needMore)
+        case .until(let delimiter):
+            guard count > 0 else { return (0, .needMore) }
+            if let found = find(delimiter, in: bytes) { return (found + delimiter.count, .complete) }
+            // Keep the bytes the delimiter could still begin in; the rest belongs to the message.
+            let keep = min(count, delimiter.count - 1)
+            progress.done += count - keep
+            if progress.done + keep >= maximum {
+                return (count - keep, .mismatch("no \(ByteText.quote(delimiter)) within \(maximum) bytes (load.max_message_size)"))
+            }
+            return (count - keep, .needMore)
+        case .close:
+            return count == 0 ? (0, .needMore) : (0, .mismatch("expected the server to close the connection"))
+        case .regex(let regex):
+            if progress.body >= 0 {
+                let take = min(progress.body, count)
+                progress.body -= take
+                return (take, progress.body == 0 ? .complete : .needMore)
+            }
+            guard count > 0 else { return (0, .needMore) }
+            switch regex.matchPrefix(bytes) {
+            case .match(_, let end):
+                guard regex.lengthGroup != nil else { return (end, .complete) }
+                guard let length = regex.lengthValue(in: bytes) else {
+                    return (0, .mismatch("the length group of /\(regex.pattern)/ holds no number of at most 18 digits"))
+                }
+                let take = min(length, count - end)
+                progress.body = length - take
+                return (end + take, progress.body == 0 ? .complete : .needMore)
+            case .partial(let start):
+                progress.done += start
+                if progress.done + (count - start) >= maximum {
+                    return (start, .mismatch("no match for /\(regex.pattern)/ within \(maximum) bytes (load.max_message_size)"))
+                }
+                return (start, .needMore)
+            case .noMatch:
+                if regex.anchored { return (0, .mismatch("does not match /\(regex.pattern)/")) }
+                // No match can start in these bytes, whatever follows: pass over them.
+                progress.done += count
+                if progress.done >= maximum {
+                    return (count, .mismatch("no match for /\(regex.pattern)/ within \(maximum) bytes (load.max_message_size)"))
+                }
+                return (count, .needMore)
+            case .budgetExceeded:
+                return (0, .mismatch("the pattern exceeded its match budget (\(BoundedRegex.matchLimit) steps) on \(count) bytes"))
+            case .failed(let why):
+                return (0, .mismatch("matching /\(regex.pattern)/ failed: \(why)"))
+            }
+        }
+    }
+}
+
+extension ExpectMatcher {
+    /// Where `needle` first occurs in `bytes` (memchr for its first byte, then memcmp; glibc's
+    /// memmem is not visible to Swift).
+    static func find(_ needle: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress, !needle.isEmpty, bytes.count >= needle.count else { return nil }
+        return needle.withUnsafeBytes { pattern -> Int? in
+            var offset = 0
+            let last = bytes.count - needle.count
+            while offset <= last {
+                guard let hit = memchr(base + offset, Int32(needle[0]), last - offset + 1) else { return nil }
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + at, pattern.baseAddress!, needle.count) == 0 { return at }
+                offset = at + 1
+            }
+            return nil
+        }
+    }
+}
+
+/// Bytes as short quoted text, for messages about what a peer sent.
+enum ByteText {
+    /// At most `limit` bytes, with \r, \n, \t, \" and \\ escaped and anything else unprintable as \xNN.
+    static func quote<C: Collection>(_ bytes: C, limit: Int = 64) -> String where C.Element == UInt8 {
+        var text = "\""
+        for byte in bytes.prefix(limit) {
+            switch byte {
+            case 0x0A: text += "\\n"
+            case 0x0D: text += "\\r"
+            case 0x09: text += "\\t"
+            case 0x22: text += "\\\""
+            case 0x5C: text += "\\\\"
+            case 0x20...0x7E: text.append(Character(Unicode.Scalar(byte)))
+            default:
+                let digits = Array("0123456789abcdef".utf8)
+                text += "\\x" + String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return text + (bytes.count > limit ? "…\"" : "\"")
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Glibc
+import Testing
+@testable import SockBench
+
+/// Conversations as protocol workloads on real sockets: kept-alive iterations with per-step
+/// latency, pipelining, open loop, framing, definite mismatches, servers that close, UDP
+/// conversations and request-response with a payload of the scenario's own, against
+/// sockbench's reference servers and the tutorial's servers (Fixtures/tutorial, in Python).
+@Suite("Protocol workloads", .serialized)
+struct ProtocolWorkloadTests {
+    /// Loads `yaml` and runs it against `target` (or its own reference server) in this process.
+    static func measure(_ yaml: String, target: String? = nil) throws -> WorkerResult {
+        let scenario = try ScenarioLoader.load(text: yaml, path: "protocol.yaml")
+        if let target {
+            return try LoadModelTests.run(scenario, target: SocketAddress(parsing: target)).result
+        }
+        return try LoadModelTests.measure(scenario).outcome.result
+    }
+
+    /// A tutorial server (Fixtures/tutorial/NAME.py) on a port of its own; stopped by the caller.
+    final class TutorialServer {
+        let command: RunningCommand
+        let port: Int
+
+        init(_ script: String, _ arguments: [String] = []) throws {
+            let python = try #require(TestSupport.tool("python3"), "python3 runs the tutorial servers")
+            let directory = TestSupport.temporaryDirectory("tutorial-\(script)")
+            let portFile = directory + "/port"
+            command = try RunningCommand([TestSupport.packageRoot + "/Tests/SockBenchTests/Fixtures/tutorial/\(script).py", portFile] + arguments,
+                                         in: directory, executable: python)
+            var text = ""
+            _ = TestSupport.eventually(timeout: 10) {
+                text = (try? String(contentsOfFile: portFile, encoding: .utf8)) ?? ""
+                return !text.isEmpty
+            }
+            port = try #require(Int(text), "the tutorial server wrote its port: \(command.output)")
+        }
+
+        var address: String { "127.0.0.1:\(port)" }
+
+        func stop() {
+            kill(command.pid, SIGTERM)
+            _ = command.wait(timeout: 5)
+        }
+    }
+
+    @Test("kept-alive conversation: many iterations on few connections, each named step timed, requests counted")
+    func keptAlive() throws {
+        let result = try Self.measure("""
+        name: keep
+        server: {kind: tcp-echo}
+        load: {connections: 4, duration: 500ms, warmup: 0s, pattern: conversation, reuse_connection: true}
+        conversation:
+          - {name: ping, send: "PING ${conn} ${seq}\\r\\n", expect_until: "\\r\\n"}
+          - {name: blob, send: "${random:100}", expect_bytes: 100}
+        """)
+        #expect(result.errors.total == 0, "\(result.firstError ?? "")")
+        #expect(result.connectionsEstablished == 4, "iterations reuse their connections")
+        #expect(result.messagesReceived > 500, "\(result.messagesReceived) iterations")
+        #expect(result.steps.map(\.name) == ["ping", "blob"])
+        let ping = result.steps[0].latency, blob = result.steps[1].latency
+        #expect(ping.count == result.messagesReceived && blob.count == result.messagesReceived)
+        #expect(result.requests == 2 * result.messagesReceived)
+        // Each step is part of its iteration: a step's median is below the iteration's.
+        #expect(ping.percentile(50) < result.latency.percentile(50) && blob.percentile(50) < result.latency.percentile(50))
+    }
+
+    @Test("pipelined conversation: depth 16 iterations in flight, answers matched in order, 0 errors")
+    func pipelined() throws {
+        let result = try Self.measure("""
+        name: pipe
+        server: {kind: tcp-echo}
+        load: {connections: 2, duration: 500ms, warmup: 0s, pattern: conversation, reuse_connection: true, depth: 16}
+        conversation:
+          - {name: set, send: "SET ${seq}\\r\\n", expect_regex: '^SET \\d+\\r\\n'}
+          - {send: "x", expect: "x"}
+        """)
+        #expect(result.errors.total == 0, "\(result.firstError ?? "")")
+        #expect(result.peakInFlight == 16)
+        #expect(result.messagesReceived > 1_000)
+        #expect(result.steps[0].count == result.messagesReceived)
+    }
+
+    @Test("open-loop conversation: iterations on schedule, achieved rate equals the requested one, corrected latency kept")
+    func openLoop() throws {
+        let result = try Self.measure("""
+        name: paced
+        server: {kind: tcp-echo}
+        load: {connections: 4, duration: 1s, warmup: 0s, pattern: conversation, reuse_connection: true, rate: 2000/s}
+        conversation:
+          - {name: get, send: "GET ${seq}\\n", expect_until: "\\n"}
+        """)
+        #expect(result.errors.total == 0, "\(result.firstError ?? "")")
+        // 2,000 scheduled in the window; the last few may still be in flight at its end.
+        #expect(result.messagesReceived >= 1_950 && result.messagesReceived <= 2_001, "\(result.messagesReceived)")
+        #expect(result.latencyUncorrected.count == result.messagesReceived)
+        #expect(result.sendLag.count > 0)
+    }
+
+    @Test("a definite mismatch (404 for 200) fails at once, not after the request timeout, and shows the bytes that arrived")
+    func definiteMismatch() throws {
+        let server = try TutorialServer("tcp_tutorial_server", ["404"])
+        defer { server.stop() }
+        let started = MonotonicClock.now()
+        let result = try Self.measure("""
+        name: status
+        server: {kind: external, address: "\(server.address)"}
+        load: {connections: 1, duration: 500ms, warmup: 0s, pattern: conversation, reuse_connection: true, request_timeout: 30s, reconnect_delay: 10ms}
+        conversation:
+          - {name: get, send: "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n", expect_regex: '^HTTP/1\\.1 200 '}
+        """, target: server.address)
+        #expect(MonotonicClock.now() - started < 10_000_000_000, "no 30 s request timeout waited for")
+        #expect(result.errors.protocol >= 2, "each attempt failed on arrival: \(result.errors.protocol)")
+        let first = try #require(result.protocolMismatches.first)
+        #expect(first.contains("got \"HTTP/1.1 404 Not Found\\r\\n") && first.contains("does not match"), "\(first)")
+    }
+
+    @Test("the tutorial TCP server answers once and closes: expect_close counts that as the end, 0 errors")
+    func expectClose() throws {
+        let server = try TutorialServer("tcp_tutorial_server", ["once"])
+        defer { server.stop() }
+        let result = try Self.measure("""
+        name: once
+        server: {kind: external, address: "\(server.address)"}
+        load: {connections: 2, duration: 500ms, warmup: 0s, pattern: conversation}
+        conversation:
+          - {name: hello, send: "hello ${seq}\\n", expect_until: "\\n"}
+          - expect_close: true
+        """, target: server.address)
+        #expect(result.errors.total == 0, "\(result.firstError ?? "")")
+        #expect(result.messagesReceived > 20)
+        #expect(result.connectionsEstablished >= Int(result.messagesReceived))
+        // Without expect_close, a conversation that ends is the client's close: still no error,
+        // but an expectation after the close is one (`closed`: the server left with an answer owed).
+        let owed = try Self.measure("""
+        name: owed
+        server: {kind: external, address: "\(server.address)"}
+        load: {connections: 1, duration: 300ms, warmup: 0s, pattern: conversation, reconnect_delay: 10ms}
+        conversation:
+          - {send: "hello\\n", expect_until: "\\n"}
+          - expect_bytes: 1
+        """, target: server.address)
+        #expect(owed.errors.closed > 0 && owed.messagesReceived == 0)
+    }
+
+    @Test("the tutorial's ack: UDP server: a UDP conversation and request-response with a text payload, 0 errors, 0 lost")
+    func udpAck() throws {
+        let server = try TutorialServer("udp_ack_server")
+        defer { server.stop() }
+        let conversation = try Self.measure("""
+        name: ack
+        server: {kind: external, address: "\(server.address)", protocol: udp}
+        load: {connections: 2, duration: 500ms, warmup: 0s, pattern: conversation}
+        conversation:
+          - {name: hello, send: "hello ${conn} ${seq}", expect_regex: '^ack: hello \\d+ \\d+$'}
+        """, target: server.address)
+        #expect(conversation.errors.total == 0, "\(conversation.firstError ?? "")")
+        #expect(conversation.messagesReceived > 100 && conversation.udp.lost == 0, "\(conversation.udp)")
+        #expect(conversation.steps[0].count == conversation.messagesReceived)
+        let payload = try Self.measure("""
+        name: ack-rr
+        server: {kind: external, address: "\(server.address)", protocol: udp}
+        load: {connections: 2, duration: 500ms, warmup: 0s, payload: "status?", expect: "ack: status?"}
+        """, target: server.address)
+        #expect(payload.errors.total == 0, "\(payload.firstError ?? "")")
+        #expect(payload.messagesReceived > 100 && payload.udp.lost == 0)
+        #expect(server.command.process.isRunning, "the tutorial server did not crash on what it got")
+    }
+
+    @Test("request-response with payload_hex against an echo: the bytes come back, 0 errors; a wrong expect is a protocol error")
+    func payload() throws {
+        let echo = try Self.measure("""
+        name: hex
+        server: {kind: tcp-echo}
+        load: {connections: 2, duration: 300ms, warmup: 0s, payload_hex: "00 ff 0d 0a 2a", depth: 4}
+        """)
+        #expect(echo.errors.total == 0 && echo.messagesReceived > 100, "\(echo.firstError ?? "")")
+        #expect(echo.peakInFlight == 4)
+        let wrong = try Self.measure("""
+        name: hex-wrong
+        server: {kind: tcp-echo}
+        load: {connections: 1, duration: 300ms, warmup: 0s, payload: "ping\\n", expect: "pong\\n", reconnect_delay: 10ms}
+        """)
+        #expect(wrong.errors.protocol > 0 && wrong.messagesReceived == 0)
+        #expect(wrong.protocolMismatches.first?.contains("got \"ping\\n\"") == true, "\(wrong.protocolMismatches)")
+    }
+
+    @Test("loader: what conversations allow and refuse, at file:line with the key")
+    func loader() throws {
+        let cases: [(String, String, String)] = [
+            ("load: {pattern: conversation, depth: 4}\nconversation: [{send: a, expect: a}]", "load.depth", "reuse_connection"),
+            ("load: {pattern: conversation, reuse_connection: true, depth: 4}\nconversation: [{send: a, expect: a}, {wait: 1ms}]", "load.depth", "wait"),
+            ("load: {pattern: conversation, reuse_connection: true}\nconversation: [{send: a, expect_close: true}]", "load.reuse_connection", "cannot reuse"),
+            ("load: {pattern: conversation}\nconversation: [{name: x, send: a}]", "conversation[0].name", "last expected byte"),
+            ("load: {pattern: conversation}\nconversation: [{name: x, send: a, expect: a}, {name: x, send: b, expect: b}]", "conversation[1].name", "already named"),
+            ("load: {pattern: conversation}\nconversation: [{send: '${bogus}', expect: a}]", "conversation[0].send", "unknown placeholder"),
+            ("load: {pattern: conversation}\nconversation: [{wait: 1ms, send: a}]", "conversation[0].send", "stands alone"),
+            ("load: {payload: 'a${seq}'}", "load.payload", "placeholders"),
+            ("load: {payload_hex: 'abc'}", "load.payload_hex", "even number"),
+            ("load: {expect: a}", "load.expect", "payload"),
+            ("load: {payload: a, message_size: 10}", "load.message_size", "payload sets"),
+        ]
+        for (load, key, says) in cases {
+            let yaml = "name: x\nserver: {kind: tcp-echo}\n" + load + "\n"
+            do {
+                _ = try ScenarioLoader.load(text: yaml, path: "x.yaml")
+                Issue.record("loaded: \(load)")
+            } catch {
+                #expect(error.key == key && error.message.contains(says), "\(load): \(error)")
+            }
+        }
+        let udp = "name: x\nserver: {kind: udp-echo}\nload: {pattern: conversation, depth: 2}\nconversation: [{send: a, expect: a}]\n"
+        #expect(throws: ScenarioError.self) { try ScenarioLoader.load(text: udp, path: "x.yaml") }
+    }
+}
