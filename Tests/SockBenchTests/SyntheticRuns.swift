@@ -35,6 +35,23 @@ enum SyntheticRuns {
         }
     }
 
+    /// `run` as a conversation with named steps, each answered `count` times at its latency; open
+    /// loop adds the uncorrected figures (half the corrected ones).
+    static func withSteps(_ run: RunResult, _ steps: [(name: String, latencyNs: UInt64)], count: UInt64 = 100,
+                          openLoop: Bool = false) -> RunResult {
+        var run = run
+        run.pattern = .conversation
+        run.steps = steps.map { name, latencyNs in
+            var result = StepResult(name: name)
+            result.latency.record(latencyNs, count: count)
+            result.latencyUncorrected.record(latencyNs / 2, count: count)
+            return StepRecord(result, openLoop: openLoop)
+        }
+        run.throughput.requestsPerSecond = Double(count) * Double(steps.count) / run.durationS
+        if openLoop { run.latencyUncorrectedNs = run.latencyNs }
+        return run
+    }
+
     static func report(_ runs: [RunResult], name: String = "synthetic") -> Report {
         let scenario = Scenario(name: name, server: ServerSpec(kind: .tcpEcho))
         return Report(generatedAt: "2026-11-21T00:00:00Z", status: "ok", failure: nil, environment: .current(),

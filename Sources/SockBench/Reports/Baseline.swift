@@ -34,7 +34,8 @@ public struct Baseline: Codable, Sendable {
         environment = report.environment
         variants = RunResult.byVariant(report.runs).map { variant, runs in
             var samples: [String: [Double]] = [:]
-            for metric in ReportMetric.catalogue {
+            // Named steps' figures too (`steps.get.p99`), so `check` can compare each step.
+            for metric in ReportMetric.catalogue + ReportMetric.stepMetrics(RunResult.stepNames(runs)) {
                 let values = runs.compactMap(metric.value)
                 if !values.isEmpty { samples[metric.name] = values }
             }

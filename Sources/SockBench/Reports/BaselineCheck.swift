@@ -46,12 +46,12 @@ public struct BaselineCheck: Sendable {
         var results: [Result] = []
         for (variant, runs) in variants {
             let saved = baseline.variants.first { $0.name == variant }!
-            for name in tolerance.order {
-                guard let metric = ReportMetric.named(name), let base = saved.samples[name], let baseSummary = SampleSummary(base) else { continue }
+            for (name, percent) in tolerance.expandingSteps(RunResult.stepNames(runs)) {
+                guard let metric = ReportMetric.named(name), let base = saved.samples[metric.name], let baseSummary = SampleSummary(base) else { continue }
                 let values = runs.compactMap(metric.value)
                 guard let summary = SampleSummary(values) else { continue }
                 results.append(Self.judge(variant: variant, metric: metric, base: base, baseSummary: baseSummary,
-                                          values: values, summary: summary, tolerance: tolerance.percent[name]!))
+                                          values: values, summary: summary, tolerance: percent))
             }
         }
         self.results = results

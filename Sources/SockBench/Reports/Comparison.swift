@@ -69,7 +69,7 @@ public struct Comparison: Codable, Sendable, Equatable {
 
     /// The metrics a comparison shows, in order, when the runs have them.
     public static let defaultMetrics = [
-        "throughput.messages_per_second", "throughput.connections_per_second", "throughput.bytes_per_second_sent",
+        "throughput.messages_per_second", "throughput.requests_per_second", "throughput.connections_per_second", "throughput.bytes_per_second_sent",
         "throughput.bytes_per_second_received", "latency.p50", "latency.p99", "latency.p999", "latency_uncorrected.p99",
         "connect_latency.p50", "errors.total", "udp.loss_percent", "udp.jitter", "capture.segments_per_message.client_to_server",
         "capture.segments_per_message.server_to_client", "capture.retransmissions", "capture.handshake_rtt.p50", "cpu.client_per_message",
@@ -79,7 +79,8 @@ public struct Comparison: Codable, Sendable, Equatable {
         self.compared = compared
         let allRuns = entries.flatMap(\.runs)
         let streams = allRuns.contains { $0.pattern == .stream }
-        let metrics = names.compactMap(ReportMetric.named).filter { metric in
+        // Each named step's latency follows the run's (`latency.p99`, then `steps.get.p99`, ...).
+        let metrics = ReportMetric.expandingSteps(names, steps: RunResult.stepNames(allRuns)).compactMap(ReportMetric.named).filter { metric in
             // Byte rates repeat messages/s for fixed-size messages; they matter for streams.
             (streams || metric.unit != .bytesPerSecond) && allRuns.contains { metric.value(in: $0) != nil }
         }

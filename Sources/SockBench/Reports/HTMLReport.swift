@@ -17,6 +17,11 @@ public enum HTMLReport {
         if let comparison = report.comparison { body.append(comparisonTables(comparison)) }
         body.append("<h2>Latency</h2>")
         body.append(spectrumChart(report.runs))
+        if report.runs.contains(where: { !($0.steps ?? []).isEmpty }) {
+            body.append("<h2>Steps</h2>")
+            body.append(stepSpectrumChart(report.runs))
+            body.append(stepTables(report.runs))
+        }
         body.append("<h2>Over time</h2>")
         body.append(intervalChart(report.runs, id: "throughput-over-time", title: "Throughput per interval", label: "messages per second",
                                   value: { $0.messagesPerSecond }, format: { Format.grouped($0) }))
@@ -86,31 +91,80 @@ public enum HTMLReport {
     /// Latency against percentile on a log axis (HdrHistogram's percentile distribution plot),
     /// one line per variant from its repetitions' histograms merged, uncorrected figures dashed.
     static func spectrumChart(_ runs: [RunResult]) -> String {
-        let maxNines = 5.0
         var series: [SVGChart.Series] = []
         for (name, variantRuns) in RunResult.byVariant(runs) {
-            for (label, dashed, pick) in [("", false, { (run: RunResult) in run.latencyNs as LatencySummary? }),
-                                          (" (uncorrected)", true, { (run: RunResult) in run.latencyUncorrectedNs })] {
-                var merged = LatencyHistogram()
-                for run in variantRuns {
-                    guard let summary = pick(run), summary.count > 0, let histogram = try? HistogramCodec.decode(summary.histogram) else { continue }
-                    merged.merge(histogram)
-                }
-                guard merged.count > 0 else { continue }
-                // Eight points per decade of 1/(1-p), up to 99.999%.
-                let points = stride(from: 0.0, through: maxNines, by: 0.125).map { nines -> (x: Double, y: Double) in
-                    let percentile = 100 * (1 - pow(10, -nines))
-                    return (nines, Double(merged.percentile(percentile)))
-                }
-                series.append(SVGChart.Series(name: name + label, points: points, dashed: dashed))
-            }
+            if let line = percentileSeries(name, variantRuns.map(\.latencyNs)) { series.append(line) }
+            if let line = percentileSeries(name + " (uncorrected)", variantRuns.map(\.latencyUncorrectedNs), dashed: true) { series.append(line) }
         }
         guard !series.isEmpty else { return "<p class=\"note\">No latency was recorded.</p>" }
+        return spectrum(id: "latency-spectrum", title: "Latency by percentile", series: series)
+    }
+
+    /// The same spectrum per named conversation step: one line per step (and variant, when there
+    /// are several), its repetitions' histograms merged; uncorrected figures are left to the tables.
+    static func stepSpectrumChart(_ runs: [RunResult]) -> String {
+        let variants = RunResult.byVariant(runs)
+        var series: [SVGChart.Series] = []
+        for (variant, variantRuns) in variants {
+            for step in RunResult.stepNames(variantRuns) {
+                let label = variants.count > 1 ? "\(variant): \(step)" : step
+                if let line = percentileSeries(label, variantRuns.map { $0.step(named: step)?.latencyNs }) { series.append(line) }
+            }
+        }
+        guard !series.isEmpty else { return "<p class=\"note\">No named step was answered.</p>" }
+        return spectrum(id: "step-latency-spectrum", title: "Step latency by percentile", series: series)
+    }
+
+    /// The deepest percentile the spectrum shows, in nines (99.999%).
+    static let spectrumNines = 5.0
+
+    /// One spectrum line from the histograms of `summaries` merged; nil when none holds a sample.
+    static func percentileSeries(_ name: String, _ summaries: [LatencySummary?], dashed: Bool = false) -> SVGChart.Series? {
+        var merged = LatencyHistogram()
+        for summary in summaries {
+            guard let summary, summary.count > 0, let histogram = try? HistogramCodec.decode(summary.histogram) else { continue }
+            merged.merge(histogram)
+        }
+        guard merged.count > 0 else { return nil }
+        // Eight points per decade of 1/(1-p), up to 99.999%.
+        let points = stride(from: 0.0, through: spectrumNines, by: 0.125).map { nines -> (x: Double, y: Double) in
+            let percentile = 100 * (1 - pow(10, -nines))
+            return (nines, Double(merged.percentile(percentile)))
+        }
+        return SVGChart.Series(name: name, points: points, dashed: dashed)
+    }
+
+    static func spectrum(id: String, title: String, series: [SVGChart.Series]) -> String {
         let maximum = series.flatMap(\.points).map(\.y).max() ?? 1
         let x = SVGChart.Axis(label: "percentile (log scale of 1/(1-p))",
-                              ticks: [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")], range: 0...maxNines)
-        return SVGChart.lines(id: "latency-spectrum", title: "Latency by percentile", x: x,
+                              ticks: [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")], range: 0...spectrumNines)
+        return SVGChart.lines(id: id, title: title, x: x,
                               y: SVGChart.linearAxis(label: "latency", maximum: maximum) { Format.latency($0) }, series: series)
+    }
+
+    /// report.md's Steps table for each run with named steps, headed by the run when there are several.
+    static func stepTables(_ runs: [RunResult]) -> String {
+        var out: [String] = []
+        for run in runs {
+            guard let steps = run.steps, !steps.isEmpty else { continue }
+            if runs.count > 1 {
+                out.append("<h3>\(e(run.variant))\(run.repetition.map { " (repetition \($0))" } ?? "")</h3>")
+            }
+            let openLoop = steps.contains { $0.latencyUncorrectedNs != nil }
+            var table = "<table class=\"steps\"><tr><th>step</th><th>count</th><th>rate/s</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th>"
+                + (openLoop ? "<th>p99 uncorrected</th>" : "") + "</tr>\n"
+            for step in steps {
+                let l = step.latencyNs
+                let rate = run.durationS > 0 ? Format.rate(Double(step.count) / run.durationS) : "n/a"
+                let figures = l.count == 0 ? Array(repeating: "", count: 5)
+                    : [l.p50, l.p90, l.p99, l.p999, l.max].map { Format.latency($0) }
+                table += "<tr><td>\(e(step.name))</td><td>\(step.count)</td><td>\(rate)</td>" + figures.map { "<td>\($0)</td>" }.joined()
+                if openLoop { table += "<td>\(step.latencyUncorrectedNs.flatMap { $0.count == 0 ? nil : Format.latency($0.p99) } ?? "")</td>" }
+                table += "</tr>\n"
+            }
+            out.append(table + "</table>")
+        }
+        return out.joined(separator: "\n")
     }
 
     /// An interval figure over the measured window, one line per variant (its first repetition).

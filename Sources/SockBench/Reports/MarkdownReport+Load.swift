@@ -27,6 +27,26 @@ extension MarkdownReport {
         return out.joined(separator: "\n")
     }
 
+    /// One row per named conversation step: its answers, their rate over the measured window, and
+    /// its latency percentiles (open loop adds the uncorrected p99, as the intervals do).
+    static func stepSection(_ steps: [StepRecord], durationS: Double) -> String {
+        let openLoop = steps.contains { $0.latencyUncorrectedNs != nil }
+        var out = ["### Steps", "", "Each named conversation step, timed from its send (or the end of the step before it) to its last expected byte.", "",
+                   "| step | count | rate/s | p50 | p90 | p99 | p99.9 | max |" + (openLoop ? " p99 uncorrected |" : ""),
+                   "|---|---|---|---|---|---|---|---|" + (openLoop ? "---|" : "")]
+        for step in steps {
+            let name = step.name.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+            let rate = durationS > 0 ? Format.rate(Double(step.count) / durationS) : "n/a"
+            var row = "| \(name) | \(step.count) | \(rate) |"
+            let l = step.latencyNs
+            row += l.count == 0 ? " | | | | |"
+                : " \(Format.latency(l.p50)) | \(Format.latency(l.p90)) | \(Format.latency(l.p99)) | \(Format.latency(l.p999)) | \(Format.latency(l.max)) |"
+            if openLoop { row += " \(step.latencyUncorrectedNs.flatMap { $0.count == 0 ? nil : Format.latency($0.p99) } ?? "") |" }
+            out.append(row)
+        }
+        return out.joined(separator: "\n")
+    }
+
     static func mismatchSection(_ mismatches: [String], count: UInt64) -> String {
         var out = ["### Protocol mismatches", "", "\(count) failed expectation\(count == 1 ? "" : "s"); the first \(mismatches.count):", ""]
         out += mismatches.map { "- \($0)" }

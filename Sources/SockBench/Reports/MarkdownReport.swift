@@ -65,6 +65,7 @@ public enum MarkdownReport {
         out.append("| received | \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived)) (\(Format.grouped(run.throughput.bytesPerSecondReceived)) B/s) |")
         out.append("| messages sent / answered | \(run.messages.sent) / \(run.messages.received) |")
         if let perSecond = run.throughput.connectionsPerSecond { out.append("| connections/s | \(Format.rate(perSecond)) |") }
+        if let perSecond = run.throughput.requestsPerSecond { out.append("| requests/s (named steps) | \(Format.rate(perSecond)) |") }
         if run.pattern == .requestResponse {
             out.append("| peak in flight per connection | \(run.messages.peakInFlight) of depth \(run.depth) |")
         }
@@ -73,6 +74,7 @@ public enum MarkdownReport {
         if let uncorrected = run.latencyUncorrectedNs { latencies.append(("round trip from actual send (uncorrected)", uncorrected)) }
         latencies.append(("connect", run.connectLatencyNs))
         out += ["", "### Latency", "", latencyTable(latencies)]
+        if let steps = run.steps, !steps.isEmpty { out += ["", stepSection(steps, durationS: run.durationS)] }
         let categories = ErrorCounts.Category.allCases
         out += ["", "### Errors", "", "| total | " + categories.map(\.rawValue).joined(separator: " | ") + " |",
                 "|---|" + String(repeating: "---|", count: categories.count)]

@@ -79,6 +79,9 @@ public struct RunResult: Codable, Sendable {
     /// Open loop only: the same answers timed from their actual send (what a closed-loop tool would show).
     public var latencyUncorrectedNs: LatencySummary?
     public var connectLatencyNs: LatencySummary
+    /// Conversations with named steps: each named step's count and latency, in step order (absent
+    /// when the conversation names no step).
+    public var steps: [StepRecord]?
     public var throughput: Throughput
     public var errors: ErrorCounts
     public var firstError: String?
@@ -167,6 +170,9 @@ public struct RunResult: Codable, Sendable {
         public var bytesPerSecondReceived: Double
         /// Connect pattern: connections opened (and used) per second.
         public var connectionsPerSecond: Double?
+        /// Conversations with named steps: named steps answered per second (requests, as wrk counts
+        /// them), beside `messages_per_second`, which stays conversations per second.
+        public var requestsPerSecond: Double?
     }
 
     public struct ServerRecord: Codable, Sendable {

@@ -55,13 +55,15 @@ public struct ReportMetric: Sendable {
         }
     }
 
-    public static func named(_ name: String) -> ReportMetric? { catalogue.first { $0.name == name } ?? aliases[name] }
+    /// The metric `name` names: a catalogue entry, an alias, or a step's figure (`steps.get.p99`).
+    public static func named(_ name: String) -> ReportMetric? { catalogue.first { $0.name == name } ?? aliases[name] ?? step(name) }
 
     public static var allNames: [String] { catalogue.map(\.name) }
 
     /// `'latncy.p99' is not a report field; did you mean 'latency.p99'?`
     static func unknownFieldMessage(_ name: String) -> String {
         if name.hasPrefix(kernelPrefix) { return unknownKernelCounterMessage(name) }
+        if name.hasPrefix(stepPrefix) { return unknownStepFieldMessage(name) }
         var message = "'\(name)' is not a report field"
         if let suggestion = KeySuggestion.closest(to: name, in: allNames) { message += "; did you mean '\(suggestion)'?" }
         return message
@@ -109,6 +111,9 @@ extension ReportMetric {
         },
         ReportMetric("throughput.connections_per_second", .perSecond, .higher, "connections per second (pattern: connect)") {
             $0.throughput.connectionsPerSecond
+        },
+        ReportMetric("throughput.requests_per_second", .perSecond, .higher, "named conversation steps answered per second") {
+            $0.throughput.requestsPerSecond
         },
         ReportMetric("schedule.achieved_per_second", .perSecond, .higher, "sends per second achieved (open loop)") {
             $0.schedule?.achievedPerSecond

@@ -26,9 +26,11 @@ public enum TerminalSummary {
                 case .requestResponse, .stream: "round trips"
                 }
                 lines.append("  \(column(label))\(Format.rate(run.throughput.messagesPerSecond))"
-                    + (run.throughput.connectionsPerSecond.map { ", \(Format.rate($0)) connections" } ?? ""))
+                    + (run.throughput.connectionsPerSecond.map { ", \(Format.rate($0)) connections" } ?? "")
+                    + (run.throughput.requestsPerSecond.map { ", \(Format.rate($0)) requests (named steps)" } ?? ""))
                 if run.latencyNs.count > 0 { lines.append(latencyLine("latency", run.latencyNs)) }
                 if let uncorrected = run.latencyUncorrectedNs, uncorrected.count > 0 { lines.append(latencyLine("uncorrected", uncorrected)) }
+                lines += stepLines(run.steps ?? [])
             }
             if let schedule = run.schedule {
                 lines.append("  schedule     requested \(Format.rate(schedule.requestedPerSecond)), achieved \(Format.rate(schedule.achievedPerSecond)), "
@@ -86,7 +88,7 @@ public enum TerminalSummary {
         let samples = comparison.groups.first?.metrics.first?.cells.first?.summary.n ?? 0
         var lines = ["\(name): comparing \(comparison.compared), median of \(plural(samples, "repetition")) "
             + "(Mann-Whitney U, different at p < \(comparison.alpha))"]
-        let headline = ["throughput.messages_per_second", "throughput.bytes_per_second_received", "latency.p50", "latency.p99",
+        let headline = ["throughput.messages_per_second", "throughput.requests_per_second", "throughput.bytes_per_second_received", "latency.p50", "latency.p99",
                         "errors.total", "capture.segments_per_message.client_to_server"]
         for group in comparison.groups {
             if !group.name.isEmpty { lines.append("  \(group.name)") }
@@ -122,6 +124,32 @@ public enum TerminalSummary {
     /// `3 (refused 1, reset 2, timeout 0, …)`: every category, from `Category.allCases`, so the parts always add up to the total.
     static func errorsText(_ errors: ErrorCounts) -> String {
         "\(errors.total) (" + ErrorCounts.Category.allCases.map { "\($0.rawValue) \(errors[$0])" }.joined(separator: ", ") + ")"
+    }
+
+    /// The most steps the summary lists one by one; report.md has them all.
+    static let shownSteps = 8
+
+    /// One line per named step, `get  12,345  p50 1.20ms  p99 3.40ms`, under a `steps` label; past
+    /// `shownSteps`, how many more there are.
+    static func stepLines(_ steps: [StepRecord]) -> [String] {
+        guard !steps.isEmpty else { return [] }
+        let shown = steps.prefix(shownSteps)
+        // Names padded to the longest shown (up to 24 characters), so the figures line up.
+        let width = min(24, shown.map(\.name.count).max() ?? 0)
+        let countWidth = shown.map { Format.grouped(Double($0.count)).count }.max() ?? 0
+        var lines = shown.enumerated().map { index, step in
+            // A control character in a name would move the terminal's cursor: shown as `?`.
+            let name = String(step.name.map { character -> Character in
+                character.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : character
+            })
+            let count = Format.grouped(Double(step.count))
+            let figures = step.latencyNs.count == 0 ? "no answer"
+                : "p50 \(Format.latency(step.latencyNs.p50))  p99 \(Format.latency(step.latencyNs.p99))"
+            return "  \(column(index == 0 ? "steps" : ""))\(name.padding(toLength: max(width, name.count), withPad: " ", startingAt: 0))  "
+                + String(repeating: " ", count: countWidth - count.count) + "\(count)  \(figures)"
+        }
+        if steps.count > shownSteps { lines.append("  \(column(""))… \(steps.count - shownSteps) more (report.md lists every step)") }
+        return lines
     }
 
     static func latencyLine(_ label: String, _ l: LatencySummary) -> String {

@@ -27,7 +27,9 @@ public struct ThresholdResult: Codable, Sendable, Equatable {
         }
         let values = runs.compactMap(metric.value)
         guard let median = SampleSummary(values)?.median else {
-            let why = metric.name.hasPrefix("capture.") ? "the run has no capture analysis" : "the run has no such figure"
+            let why = metric.name.hasPrefix("capture.") ? "the run has no capture analysis" : ReportMetric.splitStep(metric.name).map { step, _ in
+                runs.contains { $0.step(named: step) != nil } ? "step '\(step)' was not answered in the measured window" : "the run has no step named '\(step)'"
+            } ?? "the run has no such figure"
             return ThresholdResult(expression: threshold.expression, metric: metric.name, variant: variant, measured: nil, samples: 0,
                                    passed: false, message: "no value (\(why)), allowed \(threshold.allowedText)")
         }

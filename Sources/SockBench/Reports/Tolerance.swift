@@ -46,6 +46,19 @@ public struct Tolerance: Sendable, Equatable {
         return .success(tolerance)
     }
 
+    /// The metrics to check, in order, with their tolerance: after each run-level latency figure
+    /// (`latency.p99`), the same figure of every named step (`steps.get.p99`) at the same tolerance,
+    /// unless the tolerance sets that step's itself.
+    public func expandingSteps(_ steps: [String]) -> [(metric: String, percent: Double)] {
+        ReportMetric.expandingSteps(order, steps: steps).compactMap { name in
+            let own = percent[name]
+            if let own { return (name, own) }
+            // A step figure added by the expansion: the tolerance of the run-level figure it follows.
+            guard let field = ReportMetric.splitStep(name)?.field, let runLevel = percent["latency." + field] else { return nil }
+            return (name, runLevel)
+        }
+    }
+
     /// The default tolerances with `other`'s entries added or replacing them.
     public func merging(_ other: Tolerance) -> Tolerance {
         var merged = self

@@ -421,6 +421,11 @@ public enum Runner {
             run.schedule = scheduleRecord(rate: rate, measured: measured, seconds: seconds)
         }
         if spec.pattern == .conversation { run.protocolMismatches = measured.protocolMismatches }
+        // Named steps only: a conversation without them keeps the report as it was.
+        if !measured.steps.isEmpty {
+            run.steps = measured.steps.map { StepRecord($0, openLoop: plan.rate != nil) }
+            run.throughput.requestsPerSecond = Double(measured.requests) / seconds
+        }
         let connections = Double(max(1, spec.connections))
         let clientGrowth = load.peakResidentBytes > load.residentBeforeBytes ? load.peakResidentBytes - load.residentBeforeBytes : 0
         run.memory = RunResult.MemoryRecord(

@@ -127,4 +127,13 @@ extension ScenarioLoader {
         }
         return thresholds
     }
+
+    /// `steps.NAME.…` thresholds against the conversation's named steps (a matrix cannot vary the
+    /// conversation): a step the scenario does not have is refused at the threshold's line.
+    static func checkStepThresholds(_ top: ScenarioDocument, _ thresholds: [Threshold], stepNames: [String]) throws(ScenarioError) {
+        guard case .sequence(let items)? = top["thresholds"] else { return }
+        for (index, (item, threshold)) in zip(items, thresholds).enumerated() {
+            if let message = threshold.unknownStepMessage(stepNames: stepNames) { throw top.error("thresholds[\(index)]", at: item, message) }
+        }
+    }
 }

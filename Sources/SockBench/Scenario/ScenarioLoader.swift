@@ -60,6 +60,7 @@ public enum ScenarioLoader {
         }
         scenario.repetitions = repetitions
         scenario.thresholds = thresholds
+        try checkStepThresholds(top, thresholds, stepNames: StepRecord.stepNames(scenario))
         return scenario
     }
 
