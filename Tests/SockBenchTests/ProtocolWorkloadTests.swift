@@ -60,8 +60,9 @@ struct ProtocolWorkloadTests {
         #expect(result.messagesReceived > 500, "\(result.messagesReceived) iterations")
         #expect(result.steps.map(\.name) == ["ping", "blob"])
         let ping = result.steps[0].latency, blob = result.steps[1].latency
-        #expect(ping.count == result.messagesReceived && blob.count == result.messagesReceived)
-        #expect(result.requests == 2 * result.messagesReceived)
+        // Steps count when they finish in the window, so each connection's iteration cut by an edge of the window may differ by one.
+        #expect(ping.count.distance(to: result.messagesReceived).magnitude <= 8 && blob.count.distance(to: result.messagesReceived).magnitude <= 8)
+        #expect((Int(result.requests) - 2 * Int(result.messagesReceived)).magnitude <= 16)
         // Each step is part of its iteration: a step's median is below the iteration's.
         #expect(ping.percentile(50) < result.latency.percentile(50) && blob.percentile(50) < result.latency.percentile(50))
     }
@@ -79,7 +80,7 @@ struct ProtocolWorkloadTests {
         #expect(result.errors.total == 0, "\(result.firstError ?? "")")
         #expect(result.peakInFlight == 16)
         #expect(result.messagesReceived > 1_000)
-        #expect(result.steps[0].count == result.messagesReceived)
+        #expect(result.steps[0].count.distance(to: result.messagesReceived).magnitude <= 32)
     }
 
     @Test("open-loop conversation: iterations on schedule, achieved rate equals the requested one, corrected latency kept")
@@ -157,7 +158,7 @@ struct ProtocolWorkloadTests {
         """, target: server.address)
         #expect(conversation.errors.total == 0, "\(conversation.firstError ?? "")")
         #expect(conversation.messagesReceived > 100 && conversation.udp.lost == 0, "\(conversation.udp)")
-        #expect(conversation.steps[0].count == conversation.messagesReceived)
+        #expect(conversation.steps[0].count.distance(to: conversation.messagesReceived).magnitude <= 2)
         let payload = try Self.measure("""
         name: ack-rr
         server: {kind: external, address: "\(server.address)", protocol: udp}
@@ -184,6 +185,44 @@ struct ProtocolWorkloadTests {
         """)
         #expect(wrong.errors.protocol > 0 && wrong.messagesReceived == 0)
         #expect(wrong.protocolMismatches.first?.contains("got \"ping\\n\"") == true, "\(wrong.protocolMismatches)")
+    }
+
+    @Test("named steps reach report.json, the request rate and thresholds: steps.ping.p99 passes at 10s, fails at 1ns")
+    func stepsInReport() throws {
+        let directory = TestSupport.temporaryDirectory()
+        let scenario = directory + "/steps.yaml"
+        func write(_ limit: String) throws {
+            try """
+            name: steps
+            server: {kind: tcp-echo}
+            load: {connections: 2, duration: 500ms, warmup: 100ms, pattern: conversation, reuse_connection: true}
+            conversation:
+              - {name: ping, send: "PING\r\n", expect: "PING\r\n"}
+              - {send: "x", expect_bytes: 1}
+            thresholds:
+              - steps.ping.p99 < \(limit)
+              - throughput.requests_per_second > 100
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        }
+        try write("10s")
+        let pass = try TestSupport.sockbench(["run", scenario, "--no-capture", "--quiet", "--out", directory + "/pass"])
+        #expect(pass.status == 0, "\(pass.stderr)")
+        let run = try #require((try TestSupport.decodeReport(directory + "/pass")["runs"] as? [[String: Any]])?.first)
+        let steps = try #require(run["steps"] as? [[String: Any]])
+        #expect(steps.count == 1 && steps[0]["name"] as? String == "ping")
+        let count = try #require(steps[0]["count"] as? Double)
+        let latency = try #require(steps[0]["latency_ns"] as? [String: Any])
+        #expect(count > 100 && (latency["p99"] as? Double ?? 0) > 0 && latency["histogram"] != nil)
+        let throughput = try #require(run["throughput"] as? [String: Any])
+        #expect((throughput["requests_per_second"] as? Double ?? 0) > 100)
+        try write("1ns")
+        let fail = try TestSupport.sockbench(["run", scenario, "--no-capture", "--quiet", "--out", directory + "/fail"])
+        #expect(fail.status == 2, "a failed threshold exits 2: \(fail.status) \(fail.stderr)")
+        // A step the scenario does not have is refused at its line before anything runs.
+        try String(contentsOfFile: scenario, encoding: .utf8).replacingOccurrences(of: "steps.ping.p99", with: "steps.pong.p99")
+            .write(toFile: scenario, atomically: true, encoding: .utf8)
+        let unknown = try TestSupport.sockbench(["run", scenario, "--no-capture", "--quiet", "--out", directory + "/unknown"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("'pong'") && unknown.stderr.contains("'ping'"), "\(unknown.stderr)")
     }
 
     @Test("loader: what conversations allow and refuse, at file:line with the key")

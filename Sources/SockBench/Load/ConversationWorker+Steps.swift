@@ -142,11 +142,15 @@ extension ConversationWorker {
             if connection.pointee.deadlineKind != .expect {
                 connection.pointee.deadline = now + (datagrams ? plan.udpLossTimeout : plan.requestTimeout)
                 connection.pointee.deadlineKind = .expect
-                if datagrams, plan.measuring(now) { result.udp.sent &+= 1 }
+                if datagrams, plan.measuring(now) {
+                    result.udp.sent &+= 1
+                    connection.pointee.awaiting = true
+                }
             }
             let remaining = UnsafeRawBufferPointer(rebasing: view[consumed...])
             guard !remaining.isEmpty else { break }
-            let (taken, status) = ExpectMatcher.feed(expect, remaining, &connection.pointee.progress, maximum: plan.maxMessageSize)
+            let (taken, status) = ExpectMatcher.feed(expect, remaining, &connection.pointee.progress,
+                                                     maximum: plan.maxMessageSize, whole: datagrams)
             switch status {
             case .complete:
                 consumed += taken
@@ -198,7 +202,10 @@ extension ConversationWorker {
         let position = connection.pointee.step
         let slot = ring(index, connection.pointee.iteration)
         let scheduled = slot[program.steps.count]
-        if datagrams, plan.measuring(now) { result.udp.received &+= 1 }
+        if datagrams, connection.pointee.awaiting {
+            result.udp.received &+= 1
+            connection.pointee.awaiting = false
+        }
         guard let target = program.steps[position].result else { return }
         guard counts(scheduled: scheduled, finished: now) else { return }
         let started = slot[position]
@@ -246,6 +253,7 @@ extension ConversationWorker {
     /// UDP: drops the iteration under way; the next one starts at the next scan.
     func abandonIteration(_ index: Int, now: UInt64) {
         let connection = connections + index
+        connection.pointee.awaiting = false
         connection.pointee.iteration = connection.pointee.begun
         connection.pointee.step = 0
         connection.pointee.sent = false

@@ -38,6 +38,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         /// Depth 1: the current step's send has been written (or queued).
         var sent = false
         var progress = ExpectProgress()
+        /// UDP: the answer this step waits for is counted in `udp.sent` (so it is received, damaged or lost).
+        var awaiting = false
         var opened: UInt64 = 0
         var deadline: UInt64 = 0
         var deadlineKind = Deadline.none
@@ -173,6 +175,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         intervals.closeWindow(totals: result.intervalTotals)
         totalsAtEnd = result.intervalTotals
         for index in 0..<count where !exchanged[index] { result.connectionsStarved += 1 }
+        // Answers still on their way as the window closed are neither lost nor received.
+        for index in 0..<count where connections[index].awaiting { result.udp.sent &-= 1 }
         if !datagrams { finish(events: events, capacity: capacity) }
         for index in 0..<count where connections[index].state != .closed { closeConnection(index) }
     }
@@ -364,7 +368,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         result.record(.protocol, message)
         if result.protocolMismatches.count < WorkerResult.keptMismatches { result.protocolMismatches.append(message) }
         if datagrams {
-            if plan.measuring(MonotonicClock.now()) { result.udp.damaged &+= 1 }
+            if connections[index].awaiting { result.udp.damaged &+= 1 }
             abandonIteration(index, now: MonotonicClock.now())
             return
         }

@@ -40,8 +40,9 @@ enum ExpectMatcher {
 
     /// Feeds `bytes`, the unread input in order (for regex and until: all of it held so far, from
     /// the first byte the step has not consumed). `maximum` bounds what regex and until hold.
+    /// `whole`: the bytes are a whole message (a datagram), nothing follows them.
     static func feed(_ expectation: CompiledExpectation, _ bytes: UnsafeRawBufferPointer, _ progress: inout ExpectProgress,
-                     maximum: Int) -> (consumed: Int, status: Status) {
+                     maximum: Int, whole: Bool = false) -> (consumed: Int, status: Status) {
         let count = bytes.count
         switch expectation {
         case .exact(let expected):
@@ -73,7 +74,7 @@ enum ExpectMatcher {
                 return (take, progress.body == 0 ? .complete : .needMore)
             }
             guard count > 0 else { return (0, .needMore) }
-            switch regex.matchPrefix(bytes) {
+            switch whole ? regex.firstMatch(in: bytes) : regex.matchPrefix(bytes) {
             case .match(_, let end):
                 guard regex.lengthGroup != nil else { return (end, .complete) }
                 guard let length = regex.lengthValue(in: bytes) else {

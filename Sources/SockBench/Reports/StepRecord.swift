@@ -29,11 +29,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
     /// The names of the scenario's named conversation steps, in step order: what `steps.NAME.FIELD`
     /// thresholds are checked against when the scenario loads.
     public static func stepNames(_ scenario: Scenario) -> [String] {
-        // TODO(lead): return the conversation's step names once steps carry `name:`, e.g.
-        // `scenario.conversation.compactMap(\.name)`. Until then no scenario has a named step, so a
-        // `steps.…` threshold is refused at load time ("the scenario has no named steps").
-        _ = scenario
-        return []
+        scenario.conversation.compactMap(\.name)
     }
 }
 
