@@ -53,6 +53,8 @@ struct AllocationTests {
     /// crr is left out: a connection per request costs about 2 allocations per connection (see the issue 4 note).
     @Test("allocations per extra message stay under 1 in 1,000", arguments: [
         "scenarios/quickstart.yaml", "scenarios/open-loop.yaml", "scenarios/udp-rate.yaml", "scenarios/udp-echo.yaml",
+        // Conversations: kept alive, pipelined, with templates, regex and delimiter framing.
+        "scenarios/kept-alive.yaml",
     ])
     func flat(_ scenario: String) throws {
         let short = try Self.count(scenario, duration: "1s")

@@ -51,6 +51,7 @@ extension ConversationWorker {
         connection.pointee.sent = false
         connection.pointee.progress = ExpectProgress()
         if counts(scheduled: scheduled, finished: now) { result.messagesSent &+= 1 }
+        if result.peakInFlight == 0 { result.peakInFlight = 1 }
         return true
     }
 
@@ -101,14 +102,11 @@ extension ConversationWorker {
         let fromCarry = input == nil
         var view = input ?? UnsafeRawBufferPointer(start: connection.pointee.carry, count: connection.pointee.carried)
         var consumed = 0
+        // Pipelined: the sender tops up the iterations in flight before the receiver reads.
+        if depth > 1 { fillPipeline(index, now: now) }
         steps: while connection.pointee.state == .active, connection.pointee.generation == generation {
             if connection.pointee.iteration >= connection.pointee.begun {
-                if depth == 1 {
-                    guard startIteration(index, now: now) else { break }
-                } else {
-                    fillPipeline(index, now: now)
-                    guard connection.pointee.iteration < connection.pointee.begun else { break }
-                }
+                guard depth == 1, startIteration(index, now: now) else { break }
                 continue
             }
             let position = connection.pointee.step
@@ -174,6 +172,8 @@ extension ConversationWorker {
                 return view.count
             }
         }
+        // Pipelined: answers read here freed room in flight; their successors go out in one send.
+        if depth > 1, connection.pointee.generation == generation, connection.pointee.state == .active { fillPipeline(index, now: now) }
         guard fromCarry, connection.pointee.generation == generation, connection.pointee.state == .active else { return consumed }
         if consumed > 0 {
             let left = connection.pointee.carried - consumed
