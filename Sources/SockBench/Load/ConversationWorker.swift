@@ -149,7 +149,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         var now = MonotonicClock.now()
         var wake = now
         while plan.running(now) {
-            let until = min(plan.endTime, wake, now + 10_000_000, reopening.nextDeadline ?? .max)
+            // Nested two-argument min: the variadic one builds an array (an allocation per loop iteration).
+            let until = min(min(plan.endTime, wake), min(now + 10_000_000, reopening.nextDeadline ?? .max))
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: until > now ? until - now : 0)
             now = MonotonicClock.now()
             intervals.roll(now, totals: result.intervalTotals)
