@@ -225,6 +225,52 @@ struct ProtocolWorkloadTests {
         #expect(unknown.status == 1 && unknown.stderr.contains("'pong'") && unknown.stderr.contains("'ping'"), "\(unknown.stderr)")
     }
 
+    @Test("a server that resets kept-alive connections mid-run: resets counted, connections reopened, the run goes on")
+    func resets() throws {
+        let server = try PlainEchoServer(fault: .reset(after: 20))
+        defer { server.stop() }
+        let result = try Self.measure("""
+        name: resets
+        server: {kind: external, address: "\(server.address)"}
+        load: {connections: 2, duration: 500ms, warmup: 0s, pattern: conversation, reuse_connection: true, reconnect_delay: 5ms}
+        conversation:
+          - {name: echo, send: "line ${seq}\n", expect_until: "\n"}
+        """, target: server.address)
+        #expect(result.errors.reset + result.errors.closed > 2, "\(result.errors.summary)")
+        #expect(result.errors.protocol == 0, "a reset is not a protocol mismatch: \(result.protocolMismatches)")
+        #expect(result.reconnects > 2 && result.messagesReceived > 40)
+    }
+
+    @Test("a server that floods: a delimiter that never comes, a regex that never matches and bytes ahead of a wait stop at max_message_size")
+    func flood() throws {
+        let socat = try #require(TestSupport.tool("socat"), "socat is not installed (bash scripts/setup.sh --test)")
+        let probe = try Socket.open(.tcp, for: SocketAddress(parsing: "127.0.0.1:0"))
+        try Socket.bind(probe, to: SocketAddress(parsing: "127.0.0.1:0"))
+        let port = try SocketAddress.local(of: probe).port
+        close(probe)
+        let work = TestSupport.temporaryDirectory()
+        let flood = try RunningCommand(["TCP4-LISTEN:\(port),fork,reuseaddr,bind=127.0.0.1", "EXEC:yes"], in: work, executable: socat)
+        defer {
+            kill(flood.pid, SIGTERM)
+            _ = flood.wait(timeout: 5)
+        }
+        usleep(200_000)
+        for step in [#"{send: "x\n", expect_until: "\r\n"}"#, #"{send: "x\n", expect_regex: "never"}"#, "{wait: 1s}"] {
+            let started = MonotonicClock.now()
+            let result = try Self.measure("""
+            name: flood
+            server: {kind: external, address: "127.0.0.1:\(port)"}
+            load: {connections: 1, duration: 300ms, warmup: 0s, pattern: conversation, max_message_size: 4KiB, request_timeout: 10s, reconnect_delay: 20ms}
+            conversation:
+              - \(step)
+              - {send: "y", expect: "y"}
+            """, target: "127.0.0.1:\(port)")
+            #expect(MonotonicClock.now() - started < 5_000_000_000, "\(step) ended without waiting out its timeout")
+            #expect(result.errors.protocol > 0, "\(step)")
+            #expect(result.protocolMismatches.first?.contains("max_message_size") == true, "\(step): \(result.protocolMismatches)")
+        }
+    }
+
     @Test("loader: what conversations allow and refuse, at file:line with the key")
     func loader() throws {
         let cases: [(String, String, String)] = [

@@ -344,7 +344,13 @@ extension ConversationWorker {
         for _ in 0..<4 {
             guard connection.pointee.state == .active, connection.pointee.generation == generation else { return }
             let intoCarry = connection.pointee.carried > 0 && !datagrams
-            if intoCarry { growCarry(index, toHold: connection.pointee.carried + 16 << 10) }
+            if intoCarry {
+                guard connection.pointee.carried < carryLimit else {
+                    tooMuchAhead(index, UnsafeRawBufferPointer(start: connection.pointee.carry, count: connection.pointee.carried))
+                    return
+                }
+                growCarry(index, toHold: min(connection.pointee.carried + 16 << 10, carryLimit))
+            }
             let target = intoCarry ? connection.pointee.carry! + connection.pointee.carried : buffer
             let room = intoCarry ? connection.pointee.carryCapacity - connection.pointee.carried : bufferCapacity
             let received = recv(connection.pointee.fd, target, room, 0)
@@ -375,13 +381,21 @@ extension ConversationWorker {
     /// Keeps bytes no step could take yet; more than the maximum message size is a protocol error.
     private func carry(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
         let connection = connections + index
-        guard connection.pointee.carried + bytes.count <= plan.maxMessageSize + (64 << 10) else {
-            mismatch(index, detail: "more than \(plan.maxMessageSize) bytes arrived ahead of their step (load.max_message_size)", got: bytes)
+        guard connection.pointee.carried + bytes.count <= carryLimit else {
+            tooMuchAhead(index, bytes)
             return
         }
         growCarry(index, toHold: connection.pointee.carried + bytes.count)
         (connection.pointee.carry! + connection.pointee.carried).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         connection.pointee.carried += bytes.count
+    }
+
+    /// The most bytes a connection holds for steps that cannot take them yet: the maximum
+    /// message size, plus a read's worth of what follows it.
+    var carryLimit: Int { plan.maxMessageSize + bufferCapacity }
+
+    private func tooMuchAhead(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
+        mismatch(index, detail: "more than \(plan.maxMessageSize) bytes arrived that no step could take yet (load.max_message_size)", got: bytes)
     }
 
     private func growCarry(_ index: Int, toHold wanted: Int) {
