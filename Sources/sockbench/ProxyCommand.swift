@@ -80,6 +80,9 @@ struct ProxyCommand: ParsableCommand {
         let upstreamAddress: SocketAddress, listenAddress: SocketAddress
         do { upstreamAddress = try SocketAddress(parsing: upstream) } catch { throw CommandFailure.badInput("proxy --upstream: \(error)") }
         do { listenAddress = try SocketAddress(parsing: listen) } catch { throw CommandFailure.badInput("proxy --listen: \(error)") }
+        if upstreamAddress.isUnix || listenAddress.isUnix {
+            throw CommandFailure.badInput("proxy: the impairment proxy forwards TCP and UDP over IP; unix socket addresses are not supported")
+        }
         if let refusal = TargetPolicy.refusal(target: upstreamAddress, allowRemote: allowRemote) {
             throw CommandFailure.badInput("proxy --upstream: \(refusal)")
         }

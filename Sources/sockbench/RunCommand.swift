@@ -35,13 +35,13 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for the reports (created if missing).")
     var out: String?
 
-    @Option(name: .long, help: ArgumentHelp("Load this server instead of the scenario's (HOST:PORT, e.g. 127.0.0.1:7 or [::1]:7).", valueName: "host:port"))
+    @Option(name: .long, help: ArgumentHelp("Load this server instead of the scenario's (HOST:PORT, e.g. 127.0.0.1:7 or [::1]:7; unix:/path or unixgram:/path for a unix socket).", valueName: "host:port"))
     var target: String?
 
     @Flag(name: .long, help: "Allow a --target (or external server) outside loopback and this machine's own addresses.")
     var allowRemote = false
 
-    @Option(name: .long, help: ArgumentHelp("Where the reference server listens (default: the scenario's server.bind, loopback). A non-loopback address is only taken from here.", valueName: "host:port"))
+    @Option(name: .long, help: ArgumentHelp("Where the reference server listens (default: the scenario's server.bind, loopback; unix:/path or unixgram:/path for a unix socket). A non-loopback address is only taken from here.", valueName: "host:port"))
     var bind: String?
 
     @Option(name: .long, help: ArgumentHelp("Measured duration, replacing the scenario's (e.g. 500ms, 10s).", valueName: "duration"))

@@ -19,7 +19,7 @@ struct ServeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("tcp-echo, tcp-sink, tcp-source, tcp-rr, udp-echo or udp-sink.", valueName: "kind"))
     var kind: String
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on; port 0 picks a free port.", valueName: "addr:port"))
+    @Option(name: .long, help: ArgumentHelp("Address to listen on; port 0 picks a free port. unix:/path (stream kinds) or unixgram:/path (udp kinds) listens on a unix socket.", valueName: "addr:port"))
     var bind = "127.0.0.1:0"
 
     @Option(name: .long, help: "Event-loop threads.")
@@ -81,6 +81,9 @@ struct ServeCommand: ParsableCommand {
         }
         let address: SocketAddress
         do { address = try SocketAddress(parsing: bind) } catch { throw CommandFailure.badInput("serve --bind: \(error)") }
+        if let mismatch = UnixSocketRules.transportMismatch(address, transport: serverKind.transport ?? .tcp, user: serverKind.rawValue) {
+            throw CommandFailure.badInput("serve --bind: \(mismatch)")
+        }
         let limits = ServerConfiguration.self
         guard limits.threadsRange.contains(threads) else {
             throw CommandFailure.badInput("serve --threads: expected \(limits.threadsRange.lowerBound) to \(limits.threadsRange.upperBound), got \(threads)")
@@ -94,6 +97,7 @@ struct ServeCommand: ParsableCommand {
             guard let value = name.parseValue(parts[1]) else {
                 throw CommandFailure.badInput("serve -o \(entry): expected \(name.allowedValues)")
             }
+            if let refusal = name.unixRefusal(for: address) { throw CommandFailure.badInput("serve -o \(entry): \(refusal)") }
             options[name] = value
         }
         func size(_ text: String, _ flag: String, in range: ClosedRange<Int>) throws -> Int {

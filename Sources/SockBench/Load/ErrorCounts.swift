@@ -48,7 +48,8 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
     /// The category a socket errno belongs to.
     public static func category(of code: Int32) -> Category {
         switch code {
-        case ECONNREFUSED: .refused
+        // ENOENT: a unix socket path with no socket file, the unix form of a port nobody listens on.
+        case ECONNREFUSED, ENOENT: .refused
         case ECONNRESET, EPIPE, ECONNABORTED: .reset
         case ETIMEDOUT: .timeout
         default: .other

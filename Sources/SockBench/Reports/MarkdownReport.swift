@@ -50,7 +50,7 @@ public enum MarkdownReport {
         var heading = run.variant == "default" ? "## Run" : "## Run: \(run.variant)"
         if let repetition = run.repetition { heading += " (repetition \(repetition))" }
         out += [heading, ""]
-        var shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
+        var shape = "\(run.transportName) \(run.pattern.rawValue)"
         if let direction = run.direction { shape += " (\(direction.rawValue))" }
         let server = run.server.startedBySockbench ? "sockbench \(run.server.kind) at \(run.target)" : "external server at \(run.target)"
         let messages = run.pattern == .conversation ? "a scripted conversation"

@@ -246,3 +246,13 @@ public struct RunResult: Codable, Sendable {
         public var serverSysS: Double?
     }
 }
+
+extension RunResult {
+    /// "TCP", "UDP", or "unix stream" / "unix datagram" when the target is a unix socket (whose
+    /// report says tcp or udp for the stream or datagram semantics it shares with them).
+    public var transportName: String {
+        if target.hasPrefix("unix:") { return "unix stream" }
+        if target.hasPrefix("unixgram:") { return "unix datagram" }
+        return transport.rawValue.uppercased()
+    }
+}

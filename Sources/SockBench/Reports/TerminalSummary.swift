@@ -7,7 +7,7 @@ public enum TerminalSummary {
         // Several runs (a matrix or repetitions) print their comparison; each run is in report.md.
         if report.runs.count > 1, let comparison = report.comparison { lines += comparisonLines(comparison, name: report.scenario.name) }
         for run in report.runs where report.runs.count == 1 {
-            let shape = "\(run.transport.rawValue.uppercased()) \(run.pattern.rawValue)"
+            let shape = "\(run.transportName) \(run.pattern.rawValue)"
             // Connect and conversation open a connection per transaction: say how many at a time and how many in all.
             let opened = run.pattern == .connect || run.pattern == .conversation
                 ? "\(plural(run.connections.requested, "connection")) at a time, \(Format.grouped(Double(run.connections.established))) opened"

@@ -109,7 +109,8 @@ public enum Runner {
         // Before any server starts, so servers inherit the raised descriptor limit. A refusal still
         // writes a `failed` report, as every failure from here on does.
         let connections = variants.map(\.scenario.load.connections).max() ?? 1
-        if let limit = ProcessResources.checkCapacity(connections: connections, transport: scenario.transport) {
+        if let limit = ProcessResources.checkCapacity(connections: connections, transport: scenario.transport,
+                                                      usesPorts: !variants.allSatisfy { $0.scenario.server.target.isUnix }) {
             ending = RunEnding(status: .failed, reason: limit)
         }
         runLoop: for repetition in 1...scenario.repetitions where ending == nil {
@@ -206,7 +207,9 @@ public enum Runner {
         }
 
         let usageBefore = resourceUsage()
-        let hostUDPBefore = scenario.transport == .udp ? HostUDPStatistics.read() : nil
+        // The host's UDP and TCP counters say nothing of unix sockets (other traffic alone moves them).
+        let unix = clientTarget.isUnix
+        let hostUDPBefore = scenario.transport == .udp && !unix ? HostUDPStatistics.read() : nil
         let load: LoadEngine.Outcome
         // Every child is watched: the server's or the proxy's death stops the load and degrades the run.
         let watch = { () -> RunControl.Reason? in
@@ -242,7 +245,7 @@ public enum Runner {
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
         run.tcpInfo = load.result.tcpInfo.summary(excluding: load.result.tcpInfoAtWindowStart)
-        run.kernelCounters = load.kernelCounters
+        run.kernelCounters = unix ? nil : load.kernelCounters
         if let impairment = scenario.impairment, let proxy {
             run.impairment = ImpairmentRecord(
                 proxy: proxy.address.description, settings: Dictionary(uniqueKeysWithValues: impairment.settings.map { ($0.key, $0.text) }),
@@ -278,7 +281,7 @@ public enum Runner {
                 durationS: Double(scenario.load.warmupNanoseconds) / 1e9, errors: load.result.warmupErrors,
                 events: warmupEvents.isEmpty ? nil : warmupEvents, capture: captureRecord.warmupAnalysis,
                 tcpInfo: atStart.connections == 0 ? nil : .init(connections: atStart.connections, totalRetrans: atStart.totalRetransmissionCount))
-            run.warmup?.kernelCounters = load.warmupKernelCounters
+            run.warmup?.kernelCounters = unix ? nil : load.warmupKernelCounters
         }
         return run
     }
@@ -313,6 +316,8 @@ public enum Runner {
     static func startCapture(_ scenario: Scenario, target: SocketAddress, filePath: String) throws(CaptureError) -> CaptureStart {
         let spec = scenario.capture
         guard spec.enabled else { return .skipped(.notCaptured(.disabled, reason: "capture is turned off (capture.enabled: false or --no-capture)")) }
+        // The loader refuses capture.required with a unix address, so this is never a failure.
+        if target.isUnix { return .skipped(.notCaptured(.unavailable, reason: UnixSocketRules.captureReason(target))) }
         let interface = spec.effectiveInterface(for: target)
         let settings = CaptureSession.Settings(
             spec: spec, interface: interface,

@@ -16,14 +16,16 @@ public enum TargetPolicy {
     /// Why a reference server must not listen on `bind`, or nil: loopback is fine; any other
     /// address (0.0.0.0 included) needs `--bind` on the command line, not just the scenario.
     public static func refusal(bind: SocketAddress, confirmed: Bool) -> String? {
-        guard !confirmed, !bind.isLoopback else { return nil }
+        // A unix socket is reachable through this machine's filesystem alone.
+        guard !confirmed, !bind.isLoopback, !bind.isUnix else { return nil }
         return "server.bind \(bind) would make the reference server reachable beyond this machine; "
             + "reference servers listen on loopback unless --bind \(bind) says otherwise"
     }
 
-    /// Loopback, the unspecified address (which connect(2) takes as this host), or an address of a local interface.
+    /// Loopback, the unspecified address (which connect(2) takes as this host), an address of a local
+    /// interface, or a unix socket (a path on this machine).
     public static func isLocal(_ address: SocketAddress) -> Bool {
-        if address.isLoopback || address.host == "0.0.0.0" || address.host == "::" { return true }
+        if address.isUnix || address.isLoopback || address.host == "0.0.0.0" || address.host == "::" { return true }
         return localHosts().contains(address.host)
     }
 

@@ -120,7 +120,7 @@ struct ScenarioDocument {
     }
 
     func address(_ key: String) throws(ScenarioError) -> SocketAddress? {
-        guard let text = try scalar(key, expected: "an address such as 127.0.0.1:8080 or [::1]:8080") else { return nil }
+        guard let text = try scalar(key, expected: "an address such as 127.0.0.1:8080, [::1]:8080, unix:/path or unixgram:/path") else { return nil }
         do {
             return try SocketAddress(parsing: text)
         } catch {
@@ -128,8 +128,9 @@ struct ScenarioDocument {
         }
     }
 
-    /// The socket options among this mapping's keys (client and server sections hold them directly).
-    func socketOptions(transport: Socket.Transport) throws(ScenarioError) -> SocketOptionSet {
+    /// The socket options among this mapping's keys (client and server sections hold them directly);
+    /// `address` is the server's, so an option a unix socket cannot take is refused with the reason.
+    func socketOptions(transport: Socket.Transport, address: SocketAddress? = nil) throws(ScenarioError) -> SocketOptionSet {
         var options = SocketOptionSet()
         for option in SocketOption.allCases {
             guard let node = self[option.rawValue] else { continue }
@@ -138,6 +139,9 @@ struct ScenarioDocument {
             }
             guard let value = option.parseValue(text) else {
                 throw error(option.rawValue, at: node, "expected \(option.allowedValues), got '\(text)'")
+            }
+            if let address, let refusal = option.unixRefusal(for: address) {
+                throw error(option.rawValue, at: node, refusal)
             }
             if option.isTCPOnly, transport == .udp {
                 throw error(option.rawValue, at: node, "\(option.rawValue) applies to TCP sockets only, and this scenario uses UDP")

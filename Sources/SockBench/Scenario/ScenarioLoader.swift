@@ -81,10 +81,16 @@ public enum ScenarioLoader {
         var server = try serverSpec(serverDoc)
         let conversation = try top["conversation"].map { node throws(ScenarioError) in try conversationSteps(node, path: path) } ?? []
         let load = try loadSpec(loadDoc, server: &server, serverDoc: serverDoc, conversation: conversation)
-        let client = ClientSpec(options: try clientDoc?.socketOptions(transport: server.transport) ?? SocketOptionSet())
-        let capture = try top["capture"].map { node throws(ScenarioError) in
-            try captureSpec(ScenarioDocument(file: path, path: "capture", node: node))
-        } ?? CaptureSpec()
+        let client = ClientSpec(options: try clientDoc?.socketOptions(transport: server.transport, address: server.target) ?? SocketOptionSet())
+        let captureDoc = try top["capture"].map { node throws(ScenarioError) in try ScenarioDocument(file: path, path: "capture", node: node) }
+        let capture = try captureDoc.map { doc throws(ScenarioError) in try captureSpec(doc) } ?? CaptureSpec()
+        if capture.required, server.target.isUnix, let captureDoc {
+            throw captureDoc.error("required", at: captureDoc["required"],
+                                   "\(UnixSocketRules.captureReason(server.target)); capture cannot be required (leave it out: the run says why there is none)")
+        }
+        if server.target.isUnix, top["impair"] != nil {
+            throw top.error("impair", at: top["impair"], UnixSocketRules.impairmentReason(server.target))
+        }
         if load.pattern != .conversation, top["conversation"] != nil {
             throw top.error("conversation", at: top["conversation"], "conversation steps need load.pattern: conversation")
         }
@@ -108,7 +114,17 @@ public enum ScenarioLoader {
             server.address = address
             if doc["bind"] != nil { throw doc.error("bind", at: doc["bind"], "bind is for reference servers; an external server has 'address'") }
             if doc["threads"] != nil { throw doc.error("threads", at: doc["threads"], "threads is for reference servers, not kind: external") }
-            server.externalTransport = try doc.choice("protocol", of: Socket.Transport.self) ?? .tcp
+            let given = try doc.choice("protocol", of: Socket.Transport.self)
+            if address.isUnix {
+                // The spelling says it: unix: is a stream, unixgram: a datagram socket.
+                let implied: Socket.Transport = address.isUnixDatagram ? .udp : .tcp
+                if let given, let mismatch = UnixSocketRules.transportMismatch(address, transport: given, user: "protocol: \(given.rawValue)") {
+                    throw doc.error("protocol", at: doc["protocol"], mismatch)
+                }
+                server.externalTransport = implied
+            } else {
+                server.externalTransport = given ?? .tcp
+            }
         } else {
             if doc["address"] != nil {
                 throw doc.error("address", at: doc["address"], "address is only for kind: external; a reference server listens on 'bind'")
@@ -117,6 +133,9 @@ public enum ScenarioLoader {
                 throw doc.error("protocol", at: doc["protocol"], "protocol is only for kind: external; \(kind.rawValue) implies it")
             }
             server.bind = try doc.address("bind") ?? ServerSpec.defaultBind
+            if let mismatch = UnixSocketRules.transportMismatch(server.bind, transport: kind.transport ?? .tcp, user: kind.rawValue) {
+                throw doc.error("bind", at: doc["bind"], mismatch)
+            }
             server.threads = try doc.integer("threads", in: ServerConfiguration.threadsRange) ?? 1
             server.maxConnections = try doc.integer("max_connections", in: ServerConfiguration.maxConnectionsRange) ?? server.maxConnections
             server.maxBufferedBytes = try doc.size("max_buffered", in: ServerConfiguration.maxBufferedRange) ?? server.maxBufferedBytes
@@ -134,7 +153,7 @@ public enum ScenarioLoader {
             }
             server.greeting = Array(greeting.utf8)
         }
-        server.options = try doc.socketOptions(transport: server.transport)
+        server.options = try doc.socketOptions(transport: server.transport, address: server.target)
         return server
     }
 
@@ -231,6 +250,7 @@ public enum ScenarioLoader {
         let tcp = server.transport == .tcp
         switch load.pattern {
         case .idle, .connect:
+            if !tcp, server.target.isUnix { throw doc.error("pattern", at: doc["pattern"], UnixSocketRules.patternReason(load.pattern, server.target)) }
             guard tcp else { throw doc.error("pattern", at: doc["pattern"], "pattern: \(load.pattern.rawValue) is for TCP; UDP has no connections") }
         case .requestResponse, .stream, .conversation:
             break

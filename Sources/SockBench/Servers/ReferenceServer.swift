@@ -17,6 +17,8 @@ public final class ReferenceServer: @unchecked Sendable {
     private var stopped = false
     /// TCP caps shared by every loop of this server.
     private let limits: ServerLimits
+    /// The socket file this server created (unix addresses), removed when it stops.
+    private var socketFile: UnixSocketFile?
 
     /// Opens, configures and binds the socket (and listens, for TCP). Threads start with `start()`.
     public init(configuration: ServerConfiguration) throws(SocketError) {
@@ -25,18 +27,23 @@ public final class ReferenceServer: @unchecked Sendable {
         limits = ServerLimits(maxConnections: configuration.maxConnections, maxBufferedBytes: configuration.maxBufferedBytes)
         let transport = configuration.kind.transport ?? .tcp
         let ipv6 = configuration.bind.family == .ipv6
+        let unix = configuration.bind.isUnix
         socketFD = try Socket.open(transport, for: configuration.bind)
         do {
-            if transport == .tcp, configuration.options[.so_reuseaddr] == nil {
+            if transport == .tcp, !unix, configuration.options[.so_reuseaddr] == nil {
                 Socket.setFlag(socketFD, level: SOL_SOCKET, name: SO_REUSEADDR, true)
             }
             try configuration.options.apply(to: socketFD, ipv6: ipv6, at: .beforeBind)
+            if unix { try UnixSocketFile.prepare(configuration.bind) }
             try Socket.bind(socketFD, to: configuration.bind)
+            socketFile = UnixSocketFile(boundTo: configuration.bind)
             if transport == .tcp { try Socket.listen(socketFD) }
-            address = try SocketAddress.local(of: socketFD)
+            // A unix address keeps its spelling (a relative path stays relative, for the parent).
+            address = unix ? configuration.bind : try SocketAddress.local(of: socketFD)
             wake = try WakeUp()
         } catch {
             close(socketFD)
+            socketFile?.remove()
             throw error
         }
     }
@@ -66,6 +73,8 @@ public final class ReferenceServer: @unchecked Sendable {
         stopped = true
         wake.signal()
         threads.forEach { $0.join() }
+        socketFile?.remove()
+        socketFile = nil
     }
 
     /// Totals over all loops; complete once `stop()` returned.

@@ -105,7 +105,9 @@ public final class ServerProcess: @unchecked Sendable {
                 ?? (line == nil ? "no ready line within \(Quantity.formatDuration(readyTimeout))" : "unexpected output '\(line!)'")
             throw ServerProcessError(message: "the \(name) did not start: \(reason)")
         }
-        let addressText = String(line[range.upperBound...].split(separator: " ").first ?? "")
+        // A unix path may hold spaces: it is the rest of the line.
+        let rest = line[range.upperBound...]
+        let addressText = rest.hasPrefix("unix") ? String(rest) : String(rest.split(separator: " ").first ?? "")
         guard let address = try? SocketAddress(parsing: addressText) else {
             kill(pid, SIGKILL)
             var status: Int32 = 0

@@ -6,7 +6,8 @@ import Glibc
 public enum Socket {
     public enum Transport: String, Sendable, Codable, CaseIterable { case tcp, udp }
 
-    /// A non-blocking, close-on-exec socket for `address`'s family.
+    /// A non-blocking, close-on-exec socket for `address`'s family: AF_UNIX for a unix address,
+    /// a stream socket for `.tcp` and a datagram socket for `.udp` whatever the family.
     public static func open(_ transport: Transport, for address: SocketAddress) throws(SocketError) -> Int32 {
         let type = (transport == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue))
             | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
@@ -32,13 +33,53 @@ public enum Socket {
         try syscall("listen") { Glibc.listen(fd, backlog) }
     }
 
-    /// Starts a non-blocking connect. Returns true when it completed at once (UDP, some loopback cases).
+    /// Starts a non-blocking connect. Returns true when it completed at once (UDP, unix sockets,
+    /// some loopback cases). A unix datagram socket is bound to an address of its own first, so
+    /// answers can come back to it.
     public static func startConnect(_ fd: Int32, to address: SocketAddress) throws(SocketError) -> Bool {
+        if address.isUnix, socketType(fd) == Int32(SOCK_DGRAM.rawValue) { try autobind(fd) }
         let result = address.withSockaddr { addr, len in Glibc.connect(fd, addr, len) }
         if result == 0 { return true }
         let code = errno
         if code == EINPROGRESS || code == EINTR { return false }
-        throw SocketError(call: "connect", errno: code, detail: address.description)
+        throw SocketError(call: "connect", errno: code, detail: address.isUnix ? unixConnectDetail(address, errno: code) : address.description)
+    }
+
+    /// A failed connect to a unix path in words: the path and what the errno means there.
+    static func unixConnectDetail(_ address: SocketAddress, errno code: Int32) -> String {
+        switch code {
+        case ENOENT: "\(address): no socket file at this path (is the server running?)"
+        case ECONNREFUSED: "\(address): the socket file exists but nothing is bound to it (a server that stopped without removing it)"
+        // A unix listener with a full backlog refuses at once instead of queueing a retried SYN.
+        case EAGAIN: "\(address): the server's listen backlog is full"
+        case EPROTOTYPE: "\(address): the socket there is not a \(address.unixKind)"
+        case EACCES: "\(address): no permission to write to the socket file"
+        default: address.description
+        }
+    }
+
+    /// Binds a unix socket to an abstract address the kernel picks (Linux autobind: bind with only
+    /// sun_family). A datagram client needs one, or the server has nowhere to send its answers.
+    static func autobind(_ fd: Int32) throws(SocketError) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sa_family_t>.size)) }
+        }
+        // EINVAL: bound already.
+        if result == -1, errno != EINVAL { throw SocketError(call: "bind", errno: errno, detail: "autobind of a unix datagram client") }
+    }
+
+    /// SOCK_STREAM or SOCK_DGRAM (-1 when the descriptor cannot say).
+    static func socketType(_ fd: Int32) -> Int32 { intOption(fd, SO_TYPE) }
+
+    /// AF_INET, AF_INET6 or AF_UNIX (-1 when the descriptor cannot say).
+    static func socketDomain(_ fd: Int32) -> Int32 { intOption(fd, SO_DOMAIN) }
+
+    private static func intOption(_ fd: Int32, _ name: Int32) -> Int32 {
+        var value: Int32 = -1
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, SOL_SOCKET, name, &value, &length) == 0 ? value : -1
     }
 
     /// The pending error of a socket whose non-blocking connect finished (0 when it succeeded).

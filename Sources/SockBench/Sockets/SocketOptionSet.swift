@@ -1,3 +1,5 @@
+import Glibc
+
 /// The socket options a scenario asks for on one side (client or server), keyed by kernel name.
 public struct SocketOptionSet: Sendable, Equatable, Codable {
     public var values: [SocketOption: SocketOptionValue]
@@ -40,10 +42,12 @@ public struct SocketOptionSet: Sendable, Equatable, Codable {
     /// Every option in the order `sorted` uses, built once.
     private static let order = SocketOption.allCases.sorted()
 
-    /// Reads back every option that applies to this kind of socket: the effective values.
+    /// Reads back every option that applies to this kind of socket: the effective values. On a unix
+    /// socket only the buffer sizes apply (the others would read back as settings that do nothing).
     public static func effective(of fd: Int32, ipv6: Bool, tcp: Bool) -> SocketOptionSet {
         var result = SocketOptionSet()
-        for option in SocketOption.allCases where tcp || !option.isTCPOnly {
+        let unix = Socket.socketDomain(fd) == AF_UNIX
+        for option in SocketOption.allCases where unix ? option == .so_sndbuf || option == .so_rcvbuf : tcp || !option.isTCPOnly {
             if let value = try? option.get(from: fd, ipv6: ipv6) { result[option] = value }
         }
         return result

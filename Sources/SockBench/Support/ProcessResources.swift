@@ -56,7 +56,8 @@ public enum ProcessResources {
 
     /// Checks that `connections` concurrent client connections to one address fit the descriptor
     /// limit (raising the soft limit if it can) and the ephemeral port range; the error says how to raise them.
-    public static func checkCapacity(connections: Int, transport: Socket.Transport) -> String? {
+    /// `usesPorts` false: the connections go to unix sockets, which take no ephemeral port.
+    public static func checkCapacity(connections: Int, transport: Socket.Transport, usesPorts: Bool = true) -> String? {
         // The engine's own descriptors (epoll, eventfd, files, the capture) on top of one per connection.
         let needed = connections + 64
         let soft = raiseDescriptorLimit(to: needed)
@@ -65,7 +66,7 @@ public enum ProcessResources {
             return "\(connections) connections need about \(needed) open descriptors, but RLIMIT_NOFILE allows \(soft) (hard limit \(hard)); "
                 + "raise it with `ulimit -n \(needed)` (as root, or in /etc/security/limits.conf for the hard limit)"
         }
-        if transport == .tcp, let range = ephemeralPortRange(), connections > range.count {
+        if transport == .tcp, usesPorts, let range = ephemeralPortRange(), connections > range.count {
             return "\(connections) connections to one address need \(connections) ephemeral ports, but net.ipv4.ip_local_port_range "
                 + "(\(range.lowerBound)-\(range.upperBound)) has \(range.count); widen it with `sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"`"
         }
