@@ -271,6 +271,28 @@ struct ProtocolWorkloadTests {
         }
     }
 
+    @Test("kept-alive conversations over unix:/path and datagram conversations over unixgram:/path, 0 errors")
+    func unixSockets() throws {
+        let directory = TestSupport.temporaryDirectory()
+        let stream = try Self.measure("""
+        name: unix-keep
+        server: {kind: tcp-echo, bind: "unix:\(directory)/s.sock"}
+        load: {connections: 2, duration: 300ms, warmup: 0s, pattern: conversation, reuse_connection: true, depth: 4}
+        conversation:
+          - {name: ping, send: "PING ${seq}\r\n", expect_until: "\r\n"}
+        """)
+        #expect(stream.errors.total == 0 && stream.messagesReceived > 100, "\(stream.firstError ?? "")")
+        let datagram = try Self.measure("""
+        name: unixgram-talk
+        server: {kind: udp-echo, bind: "unixgram:\(directory)/d.sock"}
+        load: {connections: 2, duration: 300ms, warmup: 0s, pattern: conversation}
+        conversation:
+          - {name: hello, send: "hello ${conn}", expect_regex: '^hello \\d+$'}
+        """)
+        #expect(datagram.errors.total == 0 && datagram.messagesReceived > 100, "\(datagram.firstError ?? "")")
+        #expect(datagram.udp.lost == 0)
+    }
+
     @Test("loader: what conversations allow and refuse, at file:line with the key")
     func loader() throws {
         let cases: [(String, String, String)] = [
