@@ -5,9 +5,24 @@ import SockBench
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a scenario (or its matrix of variants) and write report.json, report.md, report.html and the capture.",
+        abstract: "Run a scenario file, or load a server given as a URL with no file; write report.json, report.md, report.html and the capture.",
         discussion: """
-        Starts the scenario's reference server as a child process (`sockbench serve`), captures the run's \
+        Two forms:
+          sockbench run scenarios/quickstart.yaml
+          sockbench run tcp://127.0.0.1:7000 -c 4 -d 5s
+
+        The first runs a scenario file: its server, load, socket options and matrix. The second needs no \
+        file: it loads the server at tcp://HOST:PORT, udp://HOST:PORT or unix:///path as an echo server, \
+        with the scenario defaults (request-response, 64-byte messages, 1 connection, 10s after a 1s \
+        warm-up) changed by the flags.
+
+        --connections, --threads, --duration, --warmup, --message-size, --depth, --rate and --pattern \
+        set the load key of the same name, over the file's; -c, -t and -d are wrk's short options. \
+        --set KEY=VALUE sets any scenario key, with a file or a URL (--set client.tcp_nodelay=false, \
+        --set capture.mode=full); an unknown key or a wrong value is refused as in a file, naming the \
+        argument where a file's error names its line.
+
+        A run starts the scenario's reference server as a child process (`sockbench serve`), captures the run's \
         packets with libpcap (headers only, filtered on the server's port), drives the server with the \
         scenario's load, stops it, and writes the reports into --out (default \
         reports/<scenario-name>/<UTC timestamp>/). A short summary is printed at the end.
@@ -29,8 +44,39 @@ struct RunCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The scenario file (YAML or JSON).")
+    @Argument(help: ArgumentHelp("The scenario file (YAML or JSON), or the server to load with no file: tcp://HOST:PORT, udp://HOST:PORT or unix:///path.",
+                                 valueName: "scenario-or-url"))
     var scenario: String
+
+    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Client connections (load.connections).", valueName: "n"))
+    var connections: String?
+
+    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("Client threads (load.threads).", valueName: "n"))
+    var threads: String?
+
+    @Option(name: [.customShort("d"), .long], help: ArgumentHelp("Measured duration, replacing the scenario's, every variant's too (e.g. 500ms, 10s).", valueName: "duration"))
+    var duration: String?
+
+    @Option(name: .long, help: ArgumentHelp("Warm-up before measuring, excluded from every figure (load.warmup, e.g. 0s, 2s).", valueName: "duration"))
+    var warmup: String?
+
+    @Option(name: .long, help: ArgumentHelp("Bytes per request or write (load.message_size, e.g. 64, 16KiB).", valueName: "size"))
+    var messageSize: String?
+
+    @Option(name: .long, help: ArgumentHelp("Requests in flight per connection (load.depth).", valueName: "n"))
+    var depth: String?
+
+    @Option(name: .long, help: ArgumentHelp("Open loop at this rate, latency from each request's intended send (load.rate, e.g. 20k/s, '500/s per connection').", valueName: "rate"))
+    var rate: String?
+
+    @Option(name: .long, help: ArgumentHelp("The load pattern (load.pattern): \(LoadSpec.Pattern.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "pattern"))
+    var pattern: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("""
+        Set any scenario key, over the file's (repeatable): a dotted KEY (load.connections, client.tcp_nodelay, \
+        server.bind, capture.mode, matrix.load.depth) and a YAML VALUE (false, 10ms, 4, [1, 16]).
+        """, valueName: "key=value"))
+    var settings: [String] = []
 
     @Option(name: .long, help: "Folder for the reports (created if missing).")
     var out: String?
@@ -43,9 +89,6 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Where the reference server listens (default: the scenario's server.bind, loopback; unix:/path or unixgram:/path for a unix socket). A non-loopback address is only taken from here.", valueName: "host:port"))
     var bind: String?
-
-    @Option(name: .long, help: ArgumentHelp("Measured duration, replacing the scenario's (e.g. 500ms, 10s).", valueName: "duration"))
-    var duration: String?
 
     @Flag(name: .long, help: "Do not capture packets (the scenario's capture section is ignored).")
     var noCapture = false
@@ -67,12 +110,8 @@ struct RunCommand: ParsableCommand {
     var summary: String?
 
     func run() throws {
-        let loaded: Scenario
-        do {
-            loaded = try ScenarioLoader.load(path: scenario)
-        } catch {
-            throw CommandFailure.badInput(error.description)
-        }
+        var loaded = try loadScenario()
+        loaded.command = reproduction
         if noCapture, captureMode != nil { throw CommandFailure.badInput("--capture and --no-capture contradict each other: choose one") }
         var options = Runner.Options(outputDirectory: out, capture: !noCapture, executable: Self.executablePath())
         options.captureMode = captureMode
@@ -147,6 +186,65 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardError("sockbench: \(signal) arrived after the measured window; the reports are complete")
             throw ExitCode(Interruption.exitCode)
         }
+    }
+
+    /// The file or URL with the load flags and `--set` values in place, read by the scenario loader.
+    func loadScenario() throws -> Scenario {
+        var overrides: [ScenarioOverride] = []
+        let flags = [("--connections", "connections", connections), ("--threads", "threads", threads), ("--warmup", "warmup", warmup),
+                     ("--message-size", "message_size", messageSize), ("--depth", "depth", depth), ("--rate", "rate", rate),
+                     ("--pattern", "pattern", pattern)]
+        for (flag, key, value) in flags {
+            if let value { overrides.append(ScenarioOverride(key: "load.\(key)", text: value, source: "\(flag) \(value)")) }
+        }
+        do {
+            for setting in settings { overrides.append(try ScenarioOverride(setting: setting)) }
+        } catch {
+            throw CommandFailure.badInput(error.description)
+        }
+        // --duration keeps its own way (it replaces every variant's duration, after loading).
+        if duration != nil, let clash = overrides.first(where: { $0.key == "load.duration" }) {
+            throw CommandFailure.badInput("--duration and \(clash.source) both set the measured duration: choose one")
+        }
+        guard TargetURL.looksLikeURL(scenario) else {
+            let result = Result { () throws(ScenarioError) in try ScenarioLoader.load(path: scenario, overrides: overrides) }
+            guard case .failure(let error) = result else { return try result.get() }
+            // A bare HOST:PORT is a URL without its scheme more likely than a file.
+            if !FileManager.default.fileExists(atPath: scenario), (try? SocketAddress(parsing: scenario)) != nil {
+                throw CommandFailure.badInput("\(error); to load the server at \(scenario) with no scenario file, write tcp://\(scenario) (or udp://\(scenario))")
+            }
+            throw CommandFailure.badInput(error.description)
+        }
+        if target != nil { throw CommandFailure.badInput("--target and a URL both name the server to load: give one (the URL is the target)") }
+        if bind != nil { throw CommandFailure.badInput("--bind is where a reference server listens; a URL run loads the server at \(scenario) and starts none") }
+        do {
+            return try ScenarioLoader.load(url: TargetURL(parsing: scenario), overrides: overrides)
+        } catch {
+            throw CommandFailure.badInput(error.description)
+        }
+    }
+
+    /// The command that runs this scenario again: every argument that shapes the run, none of
+    /// those that only say where its outputs go (--out, --junit, --summary, --quiet).
+    var reproduction: String {
+        var words = ["sockbench", "run", scenario]
+        let values: [(String, String?)] = [("--connections", connections), ("--threads", threads), ("--duration", duration),
+                                            ("--warmup", warmup), ("--message-size", messageSize), ("--depth", depth),
+                                            ("--rate", rate), ("--pattern", pattern)]
+        for (flag, value) in values { if let value { words += [flag, value] } }
+        for setting in settings { words += ["--set", setting] }
+        if let target { words += ["--target", target] }
+        if allowRemote { words.append("--allow-remote") }
+        if let bind { words += ["--bind", bind] }
+        if noCapture { words.append("--no-capture") }
+        if let captureMode { words += ["--capture", captureMode.rawValue] }
+        return words.map(Self.shellQuoted).joined(separator: " ")
+    }
+
+    /// A word as a POSIX shell reads it back: as it is when it is plain, else in single quotes.
+    static func shellQuoted(_ word: String) -> String {
+        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_./:=@%+,-".unicodeScalars.contains($0)) }
+        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// This binary, which `run` starts again as `sockbench serve` for reference servers.

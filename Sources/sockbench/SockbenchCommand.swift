@@ -10,7 +10,8 @@ struct SockbenchCommand: ParsableCommand {
         commandName: "sockbench",
         abstract: "Socket load testing with latency, throughput and socket-option evidence.",
         discussion: """
-        Write a scenario (YAML or JSON), then `sockbench run scenario.yaml`. See README.md for the scenario reference.
+        Write a scenario (YAML or JSON), then `sockbench run scenario.yaml`; or load a server with no file: \
+        `sockbench run tcp://127.0.0.1:7000 -c 4 -d 5s`. See README.md for the scenario reference.
 
         Exit codes:
           0  ok

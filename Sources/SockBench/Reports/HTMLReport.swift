@@ -10,8 +10,10 @@ public enum HTMLReport {
         if !report.scenario.description.isEmpty { body.append("<p class=\"description\">\(e(report.scenario.description))</p>") }
         let verdict = GateVerdict(report: report)
         body.append("<p class=\"verdict \(verdict.exitCode == 0 ? "pass" : "fail")\">\(e(verdict.line))</p>")
-        body.append("<p class=\"meta\">Generated \(e(report.generatedAt)) by sockbench \(e(report.tool.version)) from <code>\(e(report.scenario.source))</code> "
+        let source = report.scenario.source == ScenarioLoader.commandLineSource ? "the command line" : "<code>\(e(report.scenario.source))</code>"
+        body.append("<p class=\"meta\">Generated \(e(report.generatedAt)) by sockbench \(e(report.tool.version)) from \(source) "
             + "on \(e(report.environment.host)) (\(e(report.environment.kernel)), \(plural(report.environment.cpus, "CPU"))).</p>")
+        if let command = report.scenario.command { body.append("<p class=\"meta\">Rerun: <code>\(e(command))</code></p>") }
         if let failure = report.failure { body.append("<p class=\"fail\">\(e(MarkdownReport.endingHeading(report))): \(e(failure))</p>") }
         if let results = report.thresholds, !results.isEmpty { body.append(thresholdTable(results)) }
         if let comparison = report.comparison { body.append(comparisonTables(comparison)) }

@@ -7,7 +7,9 @@ public enum MarkdownReport {
         out.append("# sockbench report: \(report.scenario.name)")
         out.append("")
         if !report.scenario.description.isEmpty { out += [report.scenario.description, ""] }
-        out.append("Generated \(report.generatedAt) by sockbench \(report.tool.version) from `\(report.scenario.source)`. Status: **\(report.status)**.")
+        let source = report.scenario.source == ScenarioLoader.commandLineSource ? "the command line" : "`\(report.scenario.source)`"
+        out.append("Generated \(report.generatedAt) by sockbench \(report.tool.version) from \(source). Status: **\(report.status)**.")
+        if let command = report.scenario.command { out += ["", "Rerun: `\(command)`"] }
         if let failure = report.failure { out += ["", "> \(endingHeading(report)): \(failure)"] }
         if let matrix = report.matrix {
             out += ["", "Ran \(plural(matrix.variants.count, "variant")) × \(plural(matrix.repetitions, "repetition")), interleaved "

@@ -2,7 +2,11 @@
 public struct ScenarioRecord: Codable, Sendable {
     public var name: String
     public var description: String
+    /// The scenario file, or `command line` for a run with no file (`sockbench run tcp://HOST:PORT`).
     public var source: String
+    /// The command that reruns this scenario, with every command-line value (`--set`, `--connections`, …);
+    /// absent in reports written before it existed.
+    public var command: String?
     public var server: Server
     public var client: Client
     public var load: Load
@@ -64,6 +68,7 @@ public struct ScenarioRecord: Codable, Sendable {
         name = scenario.name
         description = scenario.description
         source = scenario.sourcePath
+        command = scenario.command
         self.server = Server(kind: server.kind.rawValue, bind: external ? nil : server.bind.description,
                              address: server.address?.description, protocol: server.transport.rawValue,
                              threads: external ? nil : server.threads, responseSizeBytes: server.responseSize,

@@ -9,8 +9,11 @@ public struct Scenario: Sendable, Equatable {
     public var capture: CaptureSpec
     /// Steps each connection plays (pattern: conversation).
     public var conversation: [ConversationStep]
-    /// The file the scenario came from, for messages.
+    /// The file the scenario came from, for messages; `command line` for a URL run (`run tcp://…`).
     public var sourcePath: String
+    /// The `sockbench run …` command that runs this scenario again, command-line values included
+    /// (set by the CLI; nil when a scenario is loaded by other means).
+    public var command: String?
     /// `matrix:`: the variants a run expands to (nil: the scenario runs as it is).
     public var matrix: ScenarioMatrix?
     /// `repeat:`: how many times each variant runs, interleaved (A B A B, not A A B B).

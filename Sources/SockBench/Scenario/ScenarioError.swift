@@ -1,7 +1,10 @@
 /// A scenario file that cannot be used: one line naming the file, line, column and key,
-/// saying what is wrong and what is allowed.
+/// saying what is wrong and what is allowed. A value from the command line names the argument
+/// instead (`--set load.connections=abc: load.connections: …`): line 0, no line or column.
 public struct ScenarioError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The file, or the command-line argument the value came from (`--set load.connections=abc`).
     public let file: String
+    /// 1-based; 0 when `file` names an argument, which has no lines.
     public let line: Int
     public let column: Int
     /// The dotted key path (`load.connections`), or nil for errors about the file as a whole.
@@ -17,9 +20,10 @@ public struct ScenarioError: Error, CustomStringConvertible, Sendable, Equatable
     }
 
     public var description: String {
-        let location = "\(file):\(line):\(column)"
         // A quoted value may span lines; the error stays on one.
-        let text = message.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\\n")
+        func oneLine(_ text: String) -> String { text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\\n") }
+        let location = line > 0 ? "\(oneLine(file)):\(line):\(column)" : oneLine(file)
+        let text = oneLine(message)
         guard let key else { return "\(location): \(text)" }
         return "\(location): \(key): \(text)"
     }

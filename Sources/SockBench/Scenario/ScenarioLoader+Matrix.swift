@@ -92,6 +92,7 @@ extension ScenarioLoader {
     }
 
     /// `node` with the value at `path` replaced (or added, with any missing mapping on the way).
+    /// Keys and mappings added take the value's mark, so an error about them points where the value was written.
     static func setting(_ path: ArraySlice<String>, to value: Node, in node: Node?) -> Node {
         guard let key = path.first else { return value }
         var pairs: [(Node, Node)] = []
@@ -103,7 +104,7 @@ extension ScenarioLoader {
         if let index = pairs.firstIndex(where: { $0.0.scalar?.string == key }) {
             pairs[index].1 = setting(path.dropFirst(), to: value, in: pairs[index].1)
         } else {
-            pairs.append((Node(key), setting(path.dropFirst(), to: value, in: nil)))
+            pairs.append((.scalar(Node.Scalar(key, .implicit, .any, value.mark)), setting(path.dropFirst(), to: value, in: nil)))
         }
         return .mapping(Node.Mapping(pairs, .implicit, .any, mark ?? value.mark))
     }

@@ -19,6 +19,15 @@ public enum ScenarioLoader {
     public static let minimumDatagram = 16
 
     public static func load(path: String) throws(ScenarioError) -> Scenario {
+        try load(text: read(path: path), path: path)
+    }
+
+    public static func load(text: String, path: String) throws(ScenarioError) -> Scenario {
+        try scenario(from: compose(text: text, path: path), path: path)
+    }
+
+    /// The file's text, or the reason it has none.
+    static func read(path: String) throws(ScenarioError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied or a directory)" : "no such file"
             throw ScenarioError(file: path, line: 1, column: 1, key: nil, message: "scenario file \(reason)")
@@ -26,23 +35,22 @@ public enum ScenarioLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ScenarioError(file: path, line: 1, column: 1, key: nil, message: "scenario file is not UTF-8 text")
         }
-        return try load(text: text, path: path)
+        return text
     }
 
-    public static func load(text: String, path: String) throws(ScenarioError) -> Scenario {
-        let root: Node
+    /// The YAML tree of a scenario's text.
+    static func compose(text: String, path: String) throws(ScenarioError) -> Node {
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw ScenarioError(file: path, line: 1, column: 1, key: nil,
                                     message: "scenario is empty; expected a mapping with keys \(topKeys.joined(separator: ", "))")
             }
-            root = node
+            return node
         } catch let error as ScenarioError {
             throw error
         } catch {
             throw yamlError(error, path: path, text: text)
         }
-        return try scenario(from: root, path: path)
     }
 
     static func scenario(from root: Node, path: String) throws(ScenarioError) -> Scenario {
