@@ -98,7 +98,7 @@ struct CommandLineTests {
         let bad = "Tests/SockBenchTests/Fixtures/bad/unknown-load-key.yaml"
         let validate = try TestSupport.sockbench(["validate", bad])
         #expect(validate.status == 1)
-        #expect(validate.stderr.trimmingWhitespace() == "\(bad):5:3: load.conections: unknown key; did you mean 'connections'? Allowed here: connections, duration, warmup, threads, pattern, message_size, depth, direction, batch_writes, connect_timeout, request_timeout, udp_loss_timeout, idle_timeout, reconnect, reconnect_delay, error_budget, rate, think_time, connect_rate, ping_interval, interval")
+        #expect(validate.stderr.trimmingWhitespace() == "\(bad):5:3: load.conections: unknown key; did you mean 'connections'? Allowed here: connections, duration, warmup, threads, pattern, message_size, depth, direction, batch_writes, connect_timeout, request_timeout, udp_loss_timeout, idle_timeout, reconnect, reconnect_delay, error_budget, rate, think_time, connect_rate, ping_interval, interval, reuse_connection, max_message_size, payload, payload_hex, expect, expect_bytes, expect_regex, expect_until, expect_close")
         let run = try TestSupport.sockbench(["run", bad])
         #expect(run.status == 1)
         #expect(run.stderr.contains("\(bad):5:3: load.conections"))
