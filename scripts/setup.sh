@@ -9,11 +9,22 @@
 #                       for the malloc-counting shim of the allocation gate
 #   chromium            with --test: renders report.html headless and checks its charts
 #   socat               with --test: a real third-party UDP relay the delivery tests load
+#   redis-server, memcached, nginx
+#                       with --test: the real servers the example scenarios (redis-ping, redis-setget,
+#                       memcached, http-get) run against in RealServerTests, each started by the test
+#                       on a free loopback port (nginx is the package with /usr/sbin/nginx; nginx-light
+#                       only adds a module). redis-server brings redis-tools (redis-benchmark).
+#   wrk, sockperf, iperf3
+#                       with --bench: the peer tools Benchmarks/peers and Benchmarks/protocols compare
+#                       with (--bench installs what --test does as well); CI does not need them
 # Needs root (or sudo) only when something is missing; does nothing otherwise.
-# Usage: bash scripts/setup.sh [--test]
+# Usage: bash scripts/setup.sh [--test | --bench]
 set -euo pipefail
 packages=(libpcap-dev libpcre2-dev)
-if [ "${1:-}" = "--test" ]; then packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat); fi
+case "${1:-}" in
+  --test|--bench) packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat redis-server memcached nginx) ;;
+esac
+if [ "${1:-}" = "--bench" ]; then packages+=(wrk sockperf iperf3); fi
 
 if ! command -v dpkg-query >/dev/null; then
   # Not Debian: say what is needed and let the build find it (pkg-config libpcap).
@@ -37,5 +48,16 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer no without a prompt.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | "${run[@]}" debconf-set-selections
+# The redis-server, memcached and nginx packages start their services on the default ports (6379,
+# 11211, 80) when they are installed, with systemd or without it (invoke-rc.d runs the init
+# script). Nothing here needs them running: the tests start their own servers on free ports. A
+# policy-rc.d that answers 101 ("not allowed") keeps them from starting during this install;
+# one the machine already has (container images ship one) is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  trap '"${run[@]}" rm -f "$policy"' EXIT
+  printf '#!/bin/sh\n# scripts/setup.sh: no service starts while it installs packages.\nexit 101\n' | "${run[@]}" tee "$policy" >/dev/null
+  "${run[@]}" chmod 755 "$policy"
+fi
 "${run[@]}" apt-get update -qq
 "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -36,7 +36,8 @@ struct LoaderMutationTests {
         let folders = [TestSupport.packageRoot + "/scenarios", TestSupport.packageRoot + "/Tests/SockBenchTests/Fixtures/bad"]
         var seeds: [String] = []
         for folder in folders {
-            for file in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
+            // Scenario files only: scenarios/nginx/ holds a server's configuration for the examples.
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where file.hasSuffix(".yaml") || file.hasSuffix(".json") {
                 seeds.append(try String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8))
             }
         }
