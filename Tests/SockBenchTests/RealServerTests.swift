@@ -189,24 +189,41 @@ struct RealServerTests {
         try Self.run("memcached.yaml", against: server, replacing: "127.0.0.1:11211", steps: ["set", "get"])
     }
 
-    @Test("scenarios/http-get.yaml against nginx with scenarios/nginx/nginx.conf: status and Content-Length framing, 0 errors", .timeLimit(.minutes(2)))
-    func nginx() throws {
-        let server = try RealServer("nginx", prepare: { port, directory in
+    /// nginx with the example's configuration, on its own port; `keepaliveRequests` replaces its limit.
+    static func nginxServer(keepaliveRequests: Int? = nil) throws -> RealServer {
+        try RealServer("nginx", prepare: { port, directory in
             let config = try String(contentsOfFile: TestSupport.packageRoot + "/scenarios/nginx/nginx.conf", encoding: .utf8)
-            #expect(config.contains("listen 127.0.0.1:8080;"))
-            try config.replacingOccurrences(of: "listen 127.0.0.1:8080;", with: "listen 127.0.0.1:\(port);")
-                .write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
+            #expect(config.contains("listen 127.0.0.1:8080;") && config.contains("keepalive_requests 1000000;"))
+            var text = config.replacingOccurrences(of: "listen 127.0.0.1:8080;", with: "listen 127.0.0.1:\(port);")
+            if let keepaliveRequests { text = text.replacingOccurrences(of: "keepalive_requests 1000000;", with: "keepalive_requests \(keepaliveRequests);") }
+            try text.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
             try FileManager.default.createDirectory(atPath: directory + "/html", withIntermediateDirectories: true)
             try String(repeating: "x", count: 612).write(toFile: directory + "/html/index.html", atomically: true, encoding: .utf8)
         }, arguments: { _, directory in
             // One process (no master and worker to stop apart): SIGTERM ends it all.
             ["-p", directory, "-e", "stderr", "-g", "master_process off;", "-c", directory + "/nginx.conf"]
         })
+    }
+
+    @Test("scenarios/http-get.yaml against nginx with scenarios/nginx/nginx.conf: status and Content-Length framing, 0 errors", .timeLimit(.minutes(2)))
+    func nginx() throws {
+        let server = try Self.nginxServer()
         defer { server.stop() }
         let run = try Self.run("http-get.yaml", against: server, replacing: "127.0.0.1:8080", steps: ["get"])
         // Each answer is its header and the 612-byte body read as part of the step.
         let messages = try #require(run["messages"] as? [String: Any])
         let received = try #require(messages["received"] as? Double), bytes = try #require(messages["bytes_received"] as? Double)
         #expect(bytes >= received * 612, "\(bytes) bytes for \(received) answers")
+    }
+
+    @Test("nginx closing kept-alive connections every 50 requests: reconnected and replayed, 0 errors", .timeLimit(.minutes(2)))
+    func nginxKeepaliveLimit() throws {
+        let server = try Self.nginxServer(keepaliveRequests: 50)
+        defer { server.stop() }
+        let run = try Self.run("http-get.yaml", against: server, replacing: "127.0.0.1:8080", steps: ["get"])
+        let connections = try #require(run["connections"] as? [String: Any])
+        let received = try #require((run["messages"] as? [String: Any])?["received"] as? Double)
+        // About one reconnect per 50 answers (each connection's last request replayed once).
+        #expect((connections["reconnects"] as? Double ?? 0) >= received / 60, "\(connections), \(received) answers")
     }
 }

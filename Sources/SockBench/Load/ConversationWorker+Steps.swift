@@ -409,6 +409,23 @@ extension ConversationWorker {
         connection.pointee.carryCapacity = capacity
     }
 
+    /// True when a kept-alive connection ended after answering at least one iteration and
+    /// before any byte of the next answer: the next request may have gone out as the server
+    /// decided to close (nginx's keepalive_requests, `Connection: close`). HTTP clients retry
+    /// such a request on a new connection (RFC 9112, 9.3.1); so does this worker, without an error.
+    func closedBetweenRequests(_ index: Int) -> Bool {
+        let connection = connections[index]
+        return reuse && !datagrams && depth == 1 && connection.iteration > 0 && connection.iteration + 1 == connection.begun
+            && connection.step == 0 && connection.progress.done == 0 && connection.progress.body < 0 && connection.carried == 0
+    }
+
+    /// Opens the connection again at once and plays the iteration afresh (a reconnect, not an error).
+    func reopenKeptAlive(_ index: Int, now: UInt64) {
+        closeConnection(index)
+        result.reconnects += 1
+        if plan.running(now) { open(index) }
+    }
+
     /// The server closed its side. Expected (an `expect_close` step): the conversation ends
     /// there. With nothing owed (between iterations of a kept-alive connection, as a server
     /// that limits requests per connection does): reopen. Else a `closed` error.
@@ -423,10 +440,8 @@ extension ConversationWorker {
             return
         }
         let owed = inProgress && (depth > 1 || position > 0 || connection.pointee.sent || connection.pointee.carried > 0)
-        guard owed else {
-            closeConnection(index)
-            result.reconnects += 1
-            if plan.running(now) { open(index) }
+        guard owed, !closedBetweenRequests(index) else {
+            reopenKeptAlive(index, now: now)
             return
         }
         let carried = UnsafeRawBufferPointer(start: connection.pointee.carry, count: connection.pointee.carried)

@@ -378,6 +378,10 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     }
 
     func fail(_ index: Int, _ code: Int32) {
+        if code == ECONNRESET || code == EPIPE, closedBetweenRequests(index) {
+            reopenKeptAlive(index, now: MonotonicClock.now())
+            return
+        }
         result.record(ErrorCounts.category(of: code), "connection to \(plan.target): \(String(cString: strerror(code)))")
         closeConnection(index)
         scheduleReconnect(index)
