@@ -244,10 +244,7 @@ struct ProtocolWorkloadTests {
     @Test("a server that floods: a delimiter that never comes, a regex that never matches and bytes ahead of a wait stop at max_message_size")
     func flood() throws {
         let socat = try #require(TestSupport.tool("socat"), "socat is not installed (bash scripts/setup.sh --test)")
-        let probe = try Socket.open(.tcp, for: SocketAddress(parsing: "127.0.0.1:0"))
-        try Socket.bind(probe, to: SocketAddress(parsing: "127.0.0.1:0"))
-        let port = try SocketAddress.local(of: probe).port
-        close(probe)
+        let port = try TestSupport.closedPort().port
         let work = TestSupport.temporaryDirectory()
         let flood = try RunningCommand(["TCP4-LISTEN:\(port),fork,reuseaddr,bind=127.0.0.1", "EXEC:yes"], in: work, executable: socat)
         defer {
