@@ -50,6 +50,7 @@ extension ConversationWorker {
         connection.pointee.step = 0
         connection.pointee.sent = false
         connection.pointee.progress = ExpectProgress()
+        connection.pointee.heard = false
         if counts(scheduled: scheduled, finished: now) { result.messagesSent &+= 1 }
         if result.peakInFlight == 0 { result.peakInFlight = 1 }
         return true
@@ -364,6 +365,7 @@ extension ConversationWorker {
                 return
             }
             if plan.measuring(now) { result.bytesReceived &+= UInt64(received) }
+            connection.pointee.heard = true
             if intoCarry {
                 connection.pointee.carried += received
                 advance(index, now: now, input: nil)
@@ -416,7 +418,7 @@ extension ConversationWorker {
     func closedBetweenRequests(_ index: Int) -> Bool {
         let connection = connections[index]
         return reuse && !datagrams && depth == 1 && connection.iteration > 0 && connection.iteration + 1 == connection.begun
-            && connection.step == 0 && connection.progress.done == 0 && connection.progress.body < 0 && connection.carried == 0
+            && connection.step == 0 && !connection.heard && connection.carried == 0
     }
 
     /// Opens the connection again at once and plays the iteration afresh (a reconnect, not an error).

@@ -40,6 +40,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         var progress = ExpectProgress()
         /// UDP: the answer this step waits for is counted in `udp.sent` (so it is received, damaged or lost).
         var awaiting = false
+        /// Depth 1: a byte arrived since the current iteration began.
+        var heard = false
         var opened: UInt64 = 0
         var deadline: UInt64 = 0
         var deadlineKind = Deadline.none
