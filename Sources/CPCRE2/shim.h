@@ -102,6 +102,13 @@ static inline int CPCRE2_is_anchored(const CPCRE2_code *code) {
     return (options & PCRE2_ANCHORED) != 0;
 }
 
+/// The fewest bytes a match can have (PCRE2_INFO_MINLENGTH; a lower bound, 0 when a match can be empty).
+static inline uint32_t CPCRE2_minimum_length(const CPCRE2_code *code) {
+    uint32_t length = 0;
+    if (pcre2_pattern_info_8(code, PCRE2_INFO_MINLENGTH, &length) != 0) return 0;
+    return length;
+}
+
 static const int CPCRE2_ERROR_PARTIAL = PCRE2_ERROR_PARTIAL;
 static const int CPCRE2_ERROR_JIT_STACKLIMIT = PCRE2_ERROR_JIT_STACKLIMIT;
 static const int CPCRE2_ERROR_NOMATCH = PCRE2_ERROR_NOMATCH;

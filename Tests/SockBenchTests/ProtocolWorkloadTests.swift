@@ -298,7 +298,10 @@ struct ProtocolWorkloadTests {
         let cases: [(String, String, String)] = [
             ("load: {pattern: conversation, depth: 4}\nconversation: [{send: a, expect: a}]", "load.depth", "reuse_connection"),
             ("load: {pattern: conversation, reuse_connection: true, depth: 4}\nconversation: [{send: a, expect: a}, {wait: 1ms}]", "load.depth", "wait"),
-            ("load: {pattern: conversation, reuse_connection: true}\nconversation: [{send: a, expect_close: true}]", "load.reuse_connection", "cannot reuse"),
+            ("load: {pattern: conversation, reuse_connection: true}\nconversation: [{send: a, expect: a}, {expect_close: true}]", "load.reuse_connection", "cannot reuse"),
+            ("load: {pattern: conversation, reuse_connection: true}\nconversation: [{send: a}]", "load.reuse_connection", "must read something back"),
+            ("load: {pattern: conversation}\nconversation: [{send: a, expect_regex: 'x*'}]", "conversation[0].expect_regex", "empty match"),
+            ("load: {pattern: conversation}\nconversation: [{send: a, expect: a}, close, {send: b, expect: b}]", "load.pattern", "no step can follow"),
             ("load: {pattern: conversation}\nconversation: [{name: x, send: a}]", "conversation[0].name", "last expected byte"),
             ("load: {pattern: conversation}\nconversation: [{name: x, send: a, expect: a}, {name: x, send: b, expect: b}]", "conversation[1].name", "already named"),
             ("load: {pattern: conversation}\nconversation: [{send: '${bogus}', expect: a}]", "conversation[0].send", "unknown placeholder"),

@@ -37,6 +37,8 @@ final class BoundedRegex {
     /// The number of the named group `length`, when the pattern has one: that many bytes after
     /// the match are the message's body.
     let lengthGroup: Int32?
+    /// The fewest bytes a match can consume (0: the pattern can match the empty string).
+    var minimumLength: Int { Int(CPCRE2_minimum_length(code)) }
     /// True when PCRE2's JIT compiled the pattern (else the interpreter matches, more slowly).
     let compiled: Bool
     private let code: OpaquePointer

@@ -442,7 +442,9 @@ extension ConversationWorker {
             return
         }
         let owed = inProgress && (depth > 1 || position > 0 || connection.pointee.sent || connection.pointee.carried > 0)
-        guard owed, !closedBetweenRequests(index) else {
+        // Nothing owed yet: only a kept-alive connection that already answered may close cleanly.
+        let clean = !owed && reuse && connection.pointee.iteration > 0
+        guard !clean, !closedBetweenRequests(index) else {
             reopenKeptAlive(index, now: now)
             return
         }

@@ -381,7 +381,7 @@ public enum Runner {
         var udp: RunResult.UDPRecord?
         if scenario.transport == .udp {
             let counters = measured.udp
-            if spec.pattern == .requestResponse {
+            if spec.pattern == .requestResponse || spec.pattern == .conversation {
                 udp = RunResult.UDPRecord(sent: counters.sent, received: counters.received, lost: counters.lost,
                                           lossPercent: counters.sent == 0 ? 0 : 100 * Double(counters.lost) / Double(counters.sent),
                                           duplicated: counters.duplicated, reordered: counters.reordered, jitterNs: counters.jitter,

@@ -63,6 +63,20 @@ extension ScenarioLoader {
     /// What a conversation's steps allow with reuse_connection, depth and rate, over TCP and UDP.
     static func checkConversationFits(_ doc: ScenarioDocument, load: LoadSpec, tcp: Bool, conversation: [ConversationStep]) throws(ScenarioError) {
         let closes = conversation.contains { $0.close || $0.expect == .close }
+        if let end = conversation.firstIndex(where: { $0.close || $0.expect == .close }), end < conversation.count - 1 {
+            throw doc.error("pattern", at: doc["pattern"], "conversation step \(end + 1) closes the connection (close or expect_close): no step can follow it, but \(conversation.count - 1 - end) do")
+        }
+        // An iteration that reads nothing back would repeat without waiting for the server.
+        let reads = conversation.contains { step in
+            switch step.expect {
+            case .exact?, .bytes?, .until?, .regex?: true
+            case .close?, nil: false
+            }
+        }
+        if !reads, load.reuseConnection || !tcp {
+            throw doc.error(tcp ? "reuse_connection" : "pattern", at: doc[tcp ? "reuse_connection" : "pattern"],
+                            "a conversation that repeats on its connection must read something back (expect, expect_bytes, expect_until or expect_regex); a send-only iteration would repeat without waiting for the server")
+        }
         let pauses = conversation.contains { $0.wait != nil }
         if !tcp {
             if closes { throw doc.error("pattern", at: doc["pattern"], "a UDP conversation has no connection to close: drop close and expect_close steps") }
@@ -127,10 +141,14 @@ extension ScenarioLoader {
         default:
             let text = try doc.string(key)!
             guard !text.isEmpty, text.utf8.count <= 4096 else { throw doc.error(key, at: doc[key], "expected a PCRE2 pattern of 1 to 4096 bytes") }
+            let compiled: BoundedRegex
             do {
-                _ = try BoundedRegex(text)
+                compiled = try BoundedRegex(text)
             } catch {
                 throw doc.error(key, at: doc[key], "not a valid regular expression (PCRE2 syntax): \(error)")
+            }
+            guard compiled.minimumLength > 0 else {
+                throw doc.error(key, at: doc[key], "/\(text)/ can match without reading a byte (an empty match): an answer must consume at least one byte")
             }
             return .regex(text)
         }
