@@ -30,6 +30,9 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import free_port, interleaved, spread  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -37,11 +40,6 @@ def sh(args, **kwargs):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Background:
@@ -173,9 +171,6 @@ def pairs(bench):
     ], shared
 
 
-def spread(values, digits):
-    fmt = f"{{:,.{digits}f}}"
-    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
 def main():
@@ -189,16 +184,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         bench = Bench(work, options.duration)
         comparisons, shared = pairs(bench)
-        samples = {name: {"sockbench": [], "peer": []} for name, *_ in comparisons}
         try:
-            for round_index in range(options.rounds):
-                for name, _, ours, theirs, _ in comparisons:
-                    order = [("sockbench", ours), ("peer", theirs)]
-                    if round_index % 2:
-                        order.reverse()
-                    for side, measure in order:
-                        samples[name][side].append(measure())
-                print(f"round {round_index + 1}/{options.rounds} done", file=sys.stderr)
+            samples = interleaved(options.rounds, [(name, ours, theirs) for name, _, ours, theirs, _ in comparisons])
         finally:
             if "server" in shared:
                 shared["server"][0].__exit__()

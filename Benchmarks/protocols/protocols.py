@@ -37,12 +37,9 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import free_port, interleaved, spread  # noqa: E402
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def accepts(port):
@@ -183,9 +180,6 @@ HIGHER = {"req/s"}
 METRICS = ["req/s", "p50", "p99", "cpu µs/req"]
 
 
-def spread(values, digits):
-    fmt = f"{{:,.{digits}f}}"
-    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
 def main():
@@ -220,15 +214,7 @@ def main():
             else:
                 print(f"skipped: Redis vs redis-benchmark (redis-server: {paths['redis-server']}, redis-benchmark: {paths['redis-benchmark']})",
                       file=sys.stderr)
-            samples = {name: {"sockbench": [], "peer": []} for name, *_ in comparisons}
-            for round_index in range(options.rounds):
-                for name, _, _, ours, theirs in comparisons:
-                    order = [("sockbench", ours), ("peer", theirs)]
-                    if round_index % 2:
-                        order.reverse()
-                    for side, measure in order:
-                        samples[name][side].append(measure())
-                print(f"round {round_index + 1}/{options.rounds} done", file=sys.stderr)
+            samples = interleaved(options.rounds, [(name, ours, theirs) for name, _, _, ours, theirs in comparisons])
         finally:
             for server in servers:
                 server.stop()

@@ -42,13 +42,17 @@ struct ConversationProgram {
     /// The step in words, for error messages: `step 2 (get: send "GET / …" and expect_regex /…/)`.
     func describe(_ index: Int) -> String {
         let step = source[index]
+        return "step \(index + 1) (\(step.name.map { "\($0): " } ?? "")\(Self.parts(of: step, sendLimit: 32).joined(separator: " and ")))"
+    }
+
+    /// What a step does, one part per key: `send "…"`, `expect_until "\r\n"`, `wait 10ms`, `close`.
+    private static func parts(of step: ConversationStep, sendLimit: Int) -> [String] {
         var parts: [String] = []
-        if let send = step.send { parts.append("send \(ByteText.quote(Array(send.text.utf8), limit: 32))") }
-        if let expect = step.expect { parts.append(Self.describe(expect)) }
+        if let send = step.send { parts.append("send \(ByteText.quote(Array(send.text.utf8), limit: sendLimit))") }
+        if let expect = step.expect { parts.append(describe(expect)) }
         if let wait = step.wait { parts.append("wait \(Quantity.formatDuration(wait))") }
         if step.close { parts.append("close") }
-        let what = parts.joined(separator: " and ")
-        return "step \(index + 1) (\(step.name.map { "\($0): " } ?? "")\(what))"
+        return parts
     }
 
     static func describe(_ expectation: Expectation) -> String {
@@ -63,13 +67,7 @@ struct ConversationProgram {
 
     /// One step as the report's scenario record writes it.
     static func describe(step: ConversationStep) -> String {
-        var parts: [String] = []
-        if let name = step.name { parts.append("name \(name)") }
-        if let send = step.send { parts.append("send \(ByteText.quote(Array(send.text.utf8), limit: 48))") }
-        if let expect = step.expect { parts.append(describe(expect)) }
-        if let wait = step.wait { parts.append("wait \(Quantity.formatDuration(wait))") }
-        if step.close { parts.append("close") }
-        return parts.joined(separator: ", ")
+        ((step.name.map { ["name \($0)"] } ?? []) + parts(of: step, sendLimit: 48)).joined(separator: ", ")
     }
 }
 

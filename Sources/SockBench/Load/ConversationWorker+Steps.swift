@@ -13,7 +13,7 @@ extension ConversationWorker {
     /// True when the run measures an iteration scheduled (open loop) or finished (closed loop) then.
     @inline(__always)
     func counts(scheduled: UInt64, finished now: UInt64) -> Bool {
-        schedule != nil && reuse ? plan.measuring(scheduled) : plan.measuring(now)
+        schedule != nil ? plan.measuring(scheduled) : plan.measuring(now)
     }
 
     /// A connection just opened: its first iteration (or its pipeline) starts.
@@ -31,7 +31,7 @@ extension ConversationWorker {
     private func startIteration(_ index: Int, now: UInt64) -> Bool {
         let connection = connections + index
         var scheduled = reuse ? now : connection.pointee.opened
-        if let schedule, reuse {
+        if let schedule {
             let intended = schedule.intended(connection: index, sequence: scheduleBase[index] &+ connection.pointee.begun)
             if intended > now {
                 connection.pointee.due = intended
@@ -210,7 +210,7 @@ extension ConversationWorker {
         guard let target = program.steps[position].result else { return }
         guard counts(scheduled: scheduled, finished: now) else { return }
         let started = slot[position]
-        let corrected = schedule != nil && reuse && position == program.firstSend ? min(scheduled, started) : started
+        let corrected = schedule != nil && position == program.firstSend ? min(scheduled, started) : started
         result.steps[target].latency.record(now &- corrected)
         result.steps[target].latencyUncorrected.record(now &- started)
         result.requests &+= 1
@@ -226,7 +226,7 @@ extension ConversationWorker {
         if counts(scheduled: scheduled, finished: now) {
             result.latency.record(now &- scheduled)
             intervals.slot.pointee.latency.record(now &- scheduled)
-            if schedule != nil, reuse {
+            if schedule != nil {
                 result.latencyUncorrected.record(now &- started)
                 intervals.slot.pointee.uncorrected.record(now &- started)
             }
@@ -299,14 +299,7 @@ extension ConversationWorker {
         }
         connection.pointee.pendingOffset = 0
         connection.pointee.pendingEnd = held
-        if held + length > connection.pointee.pendingCapacity {
-            let capacity = max(held + length, connection.pointee.pendingCapacity * 2, 4096)
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-            if held > 0 { grown.copyMemory(from: connection.pointee.pending!, byteCount: held) }
-            connection.pointee.pending?.deallocate()
-            connection.pointee.pending = grown
-            connection.pointee.pendingCapacity = capacity
-        }
+        Self.grow(&connection.pointee.pending, &connection.pointee.pendingCapacity, toHold: held + length, keeping: held)
         (connection.pointee.pending! + held).copyMemory(from: bytes, byteCount: length)
         connection.pointee.pendingEnd = held + length
         try? watch(index, Epoll.readable | Epoll.writable)
@@ -402,13 +395,20 @@ extension ConversationWorker {
 
     private func growCarry(_ index: Int, toHold wanted: Int) {
         let connection = connections + index
-        guard wanted > connection.pointee.carryCapacity else { return }
-        let capacity = max(wanted, connection.pointee.carryCapacity * 2, 4096)
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        if connection.pointee.carried > 0 { grown.copyMemory(from: connection.pointee.carry!, byteCount: connection.pointee.carried) }
-        connection.pointee.carry?.deallocate()
-        connection.pointee.carry = grown
-        connection.pointee.carryCapacity = capacity
+        Self.grow(&connection.pointee.carry, &connection.pointee.carryCapacity, toHold: wanted, keeping: connection.pointee.carried)
+    }
+
+    /// Grows a connection's buffer (carry or pending) to hold `wanted` bytes, doubling and at
+    /// least 4 KiB, keeping its first `kept` bytes. Off the steady path: a buffer grows only the
+    /// first times a connection needs it, then is reused.
+    static func grow(_ buffer: inout UnsafeMutableRawPointer?, _ capacity: inout Int, toHold wanted: Int, keeping kept: Int) {
+        guard wanted > capacity else { return }
+        let larger = max(max(wanted, capacity * 2), 4096)
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: larger, alignment: 16)
+        if kept > 0 { grown.copyMemory(from: buffer!, byteCount: kept) }
+        buffer?.deallocate()
+        buffer = grown
+        capacity = larger
     }
 
     /// True when a kept-alive connection ended after answering at least one iteration and

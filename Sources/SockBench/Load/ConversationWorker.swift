@@ -84,7 +84,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     let depth: Int
     let reuse: Bool
     let datagrams: Bool
-    var schedule: SendSchedule?
+    /// Open loop: when each connection's iterations are due; nil in closed loop.
+    let schedule: SendSchedule?
     /// Where reads land, and where sends are rendered (apart: a send may be rendered while
     /// the bytes of a read are still being fed).
     let buffer: UnsafeMutableRawPointer
@@ -117,7 +118,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         times = .allocate(capacity: count * depth * timesPerIteration)
         times.initialize(repeating: 0, count: count * depth * timesPerIteration)
         reopening = DeadlineQueue(capacity: plan.reconnectDelay == nil ? 0 : count)
-        schedule = SendSchedule(rate: plan.rate, share: count, of: plan.totalConnections, start: plan.startTime)
+        // Open loop schedules iterations on kept connections (the loader refuses rate otherwise).
+        schedule = reuse ? SendSchedule(rate: plan.rate, share: count, of: plan.totalConnections, start: plan.startTime) : nil
         result.windowStart = plan.measureStart
         result.steps = program.names.map { StepResult(name: $0) }
         bufferCapacity = 64 << 10
@@ -238,7 +240,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     /// Open loop: a connection that opens again takes up the schedule where it stands now; the
     /// iterations that fell due while it was down are counted as unsent, not sent late.
     private func resumeSchedule(_ index: Int, now: UInt64) {
-        guard let schedule, reuse else { return }
+        guard let schedule else { return }
         let due = schedule.due(connection: index, at: now)
         if due > scheduleBase[index] {
             result.unsentWhileDown &+= schedule.count(connection: index, sequences: scheduleBase[index], due,

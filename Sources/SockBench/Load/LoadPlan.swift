@@ -117,13 +117,9 @@ public struct LoadPlan: Sendable {
 }
 
 extension LoadPlan {
-    /// A non-blocking TCP socket to the target with the client's options, connecting; `connected`
-    /// when connect finished at once. The socket is closed again if a step fails.
-    func startTCPConnection() throws(SocketError) -> (fd: Int32, connected: Bool) {
-        try startConnection(.tcp)
-    }
-
-    /// The same for the plan's transport (a UDP socket is connected at once).
+    /// A non-blocking socket to the target (`transport`, or the plan's) with the client's options,
+    /// connecting; `connected` when connect finished at once (a datagram socket always does). The
+    /// socket is closed again if a step fails.
     func startConnection(_ transport: Socket.Transport? = nil) throws(SocketError) -> (fd: Int32, connected: Bool) {
         let fd = try Socket.open(transport ?? self.transport, for: target)
         do {

@@ -298,7 +298,7 @@ final class TCPWorker: LoadWorker, @unchecked Sendable {
         let now = MonotonicClock.now()
         let started: (fd: Int32, connected: Bool)
         do {
-            started = try plan.startTCPConnection()
+            started = try plan.startConnection(.tcp)
         } catch {
             failConnect(index, ErrorCounts.category(of: error.errno), LoadPlan.connectFailure(error))
             return
