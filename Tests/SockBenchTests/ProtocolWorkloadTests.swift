@@ -83,6 +83,22 @@ struct ProtocolWorkloadTests {
         #expect(result.steps[0].count.distance(to: result.messagesReceived).magnitude <= 32)
     }
 
+    @Test("pipelined: request_timeout counts from each request's send, not from when its turn to be read came")
+    func pipelinedTimeout() throws {
+        let server = try TutorialServer("tcp_tutorial_server", ["slow"])
+        defer { server.stop() }
+        let result = try Self.measure("""
+        name: slow-pipe
+        server: {kind: external, address: "\(server.address)"}
+        load: {connections: 1, duration: 1500ms, warmup: 0s, pattern: conversation, reuse_connection: true, depth: 8, request_timeout: 500ms, reconnect_delay: 10ms}
+        conversation:
+          - {name: a, send: "x${seq}\n", expect_until: "\n"}
+        """, target: server.address)
+        // The 3rd answer of 8 sent together comes 600 ms after its send: over the 500 ms timeout.
+        #expect(result.errors.protocol > 0, "\(result.errors.summary)")
+        #expect(result.steps[0].latency.max < 700_000_000, "no answer is counted past its timeout: max \(result.steps[0].latency.max)")
+    }
+
     @Test("open-loop conversation: iterations on schedule, achieved rate equals the requested one, corrected latency kept")
     func openLoop() throws {
         let result = try Self.measure("""
@@ -167,6 +183,14 @@ struct ProtocolWorkloadTests {
         #expect(payload.errors.total == 0, "\(payload.firstError ?? "")")
         #expect(payload.messagesReceived > 100 && payload.udp.lost == 0)
         #expect(server.command.process.isRunning, "the tutorial server did not crash on what it got")
+        // An expectation must take the whole datagram: "ack: status?" is not "ack: status" plus a byte.
+        let short = try Self.measure("""
+        name: ack-short
+        server: {kind: external, address: "\(server.address)", protocol: udp}
+        load: {connections: 1, duration: 300ms, warmup: 0s, payload: "status?", expect: "ack: status"}
+        """, target: server.address)
+        #expect(short.errors.protocol > 0 && short.messagesReceived == 0, "\(short.errors.summary)")
+        #expect(short.protocolMismatches.first?.contains("1 bytes follow the expected message") == true, "\(short.protocolMismatches)")
     }
 
     @Test("request-response with payload_hex against an echo: the bytes come back, 0 errors; a wrong expect is a protocol error")
@@ -308,6 +332,7 @@ struct ProtocolWorkloadTests {
             ("load: {pattern: conversation}\nconversation: [{wait: 1ms, send: a}]", "conversation[0].send", "stands alone"),
             ("load: {payload: 'a${seq}'}", "load.payload", "placeholders"),
             ("load: {payload_hex: 'abc'}", "load.payload_hex", "even number"),
+            ("load: {pattern: conversation}\nconversation: [{send: '${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}${random:65536}x', expect: a}]", "conversation[0].send", "at most 1048576"),
             ("load: {expect: a}", "load.expect", "payload"),
             ("load: {payload: a, message_size: 10}", "load.message_size", "payload sets"),
         ]

@@ -139,7 +139,9 @@ extension ConversationWorker {
                 continue
             }
             if connection.pointee.deadlineKind != .expect {
-                connection.pointee.deadline = now + (datagrams ? plan.udpLossTimeout : plan.requestTimeout)
+                // Pipelined: the answer is owed from its send, which went out ahead of this moment.
+                let owedSince = depth > 1 ? ring(index, connection.pointee.iteration)[position] : now
+                connection.pointee.deadline = owedSince + (datagrams ? plan.udpLossTimeout : plan.requestTimeout)
                 connection.pointee.deadlineKind = .expect
                 if datagrams, plan.measuring(now) {
                     result.udp.sent &+= 1
@@ -151,11 +153,14 @@ extension ConversationWorker {
             let (taken, status) = ExpectMatcher.feed(expect, remaining, &connection.pointee.progress,
                                                      maximum: plan.maxMessageSize, whole: datagrams)
             switch status {
+            case .complete where datagrams && taken < remaining.count:
+                mismatch(index, detail: "\(remaining.count - taken) bytes follow the expected message in the datagram", got: remaining)
+                return view.count
             case .complete:
                 consumed += taken
                 answered(index, now: now)
                 if datagrams {
-                    // One datagram answers one step: what follows the message in it is not read.
+                    // One datagram answers one step; the next step waits for the next datagram.
                     view = UnsafeRawBufferPointer(start: nil, count: 0)
                     consumed = 0
                 }

@@ -108,9 +108,17 @@ extension ScenarioLoader {
         return try template(Array(text.utf8), doc, key)
     }
 
+    /// The most bytes one send may render to (placeholders expanded): what a connection may
+    /// have to hold unsent.
+    static let maximumRendered = 1 << 20
+
     static func template(_ bytes: [UInt8], _ doc: ScenarioDocument, _ key: String) throws(ScenarioError) -> SendTemplate {
         switch SendTemplate.parse(bytes) {
-        case .success(let template): return template
+        case .success(let template):
+            guard template.maximumLength <= maximumRendered else {
+                throw doc.error(key, at: doc[key], "renders to up to \(template.maximumLength) bytes with its placeholders; at most \(maximumRendered) (1 MiB) per send")
+            }
+            return template
         case .failure(let error): throw doc.error(key, at: doc[key], error.description)
         }
     }

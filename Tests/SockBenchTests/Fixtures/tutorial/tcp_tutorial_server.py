@@ -3,6 +3,7 @@ argv[2]: the behaviour.
 
 once  reads one line, answers "echo: <line>" and closes (the tutorial server)
 404   answers every request (up to its blank line) with an HTTP/1.1 404 and keeps the connection
+slow  echoes each line 200 ms after the one before (a server that works through a pipeline slowly)
 """
 import os
 import socket
@@ -34,6 +35,21 @@ def not_found(connection):
     connection.close()
 
 
+def slow(connection):
+    import time
+    data = b""
+    while True:
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        while b"\n" in data:
+            line, data = data.split(b"\n", 1)
+            time.sleep(0.2)
+            connection.sendall(line + b"\n")
+    connection.close()
+
+
 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", 0))
@@ -41,7 +57,7 @@ server.listen(128)
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(server.getsockname()[1]))
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-handler = {"once": once, "404": not_found}[sys.argv[2]]
+handler = {"once": once, "404": not_found, "slow": slow}[sys.argv[2]]
 while True:
     connection, _ = server.accept()
     threading.Thread(target=handler, args=(connection,), daemon=True).start()
