@@ -2,18 +2,14 @@ import CSockBenchLinux
 import Glibc
 
 /// The steps: iterations begun on schedule, sends rendered and written, arriving bytes fed to
-/// the expectations in order, answers timed.
+/// the expectations in order, answers timed. An iteration belongs to the measured window when it
+/// starts in it (open loop: when it was scheduled to), as a request-response message does; its
+/// steps and its answer count with it.
 extension ConversationWorker {
     /// Where iteration `iteration` of connection `index` keeps its step times in the ring.
     @inline(__always)
     func ring(_ index: Int, _ iteration: UInt64) -> UnsafeMutablePointer<UInt64> {
         times + (index * depth + Int(iteration % UInt64(depth))) * timesPerIteration
-    }
-
-    /// True when the run measures an iteration scheduled (open loop) or finished (closed loop) then.
-    @inline(__always)
-    func counts(scheduled: UInt64, finished now: UInt64) -> Bool {
-        schedule != nil ? plan.measuring(scheduled) : plan.measuring(now)
     }
 
     /// A connection just opened: its first iteration (or its pipeline) starts.
@@ -51,7 +47,7 @@ extension ConversationWorker {
         connection.pointee.sent = false
         connection.pointee.progress = ExpectProgress()
         connection.pointee.heard = false
-        if counts(scheduled: scheduled, finished: now) { result.messagesSent &+= 1 }
+        if plan.measuring(scheduled) { result.messagesSent &+= 1 }
         if result.peakInFlight == 0 { result.peakInFlight = 1 }
         return true
     }
@@ -86,7 +82,7 @@ extension ConversationWorker {
             }
             connection.pointee.begun += 1
             slotSequence[index] &+= 1
-            if counts(scheduled: scheduled, finished: now) { result.messagesSent &+= 1 }
+            if plan.measuring(scheduled) { result.messagesSent &+= 1 }
         }
         let inFlight = connection.pointee.begun - connection.pointee.iteration
         if inFlight > result.peakInFlight { result.peakInFlight = inFlight }
@@ -213,7 +209,7 @@ extension ConversationWorker {
             connection.pointee.awaiting = false
         }
         guard let target = program.steps[position].result else { return }
-        guard counts(scheduled: scheduled, finished: now) else { return }
+        guard plan.measuring(scheduled) else { return }
         let started = slot[position]
         let corrected = schedule != nil && position == program.firstSend ? min(scheduled, started) : started
         result.steps[target].latency.record(now &- corrected)
@@ -228,7 +224,7 @@ extension ConversationWorker {
         let slot = ring(index, connection.pointee.iteration)
         let scheduled = slot[program.steps.count]
         let started = slot[program.steps.count + 1]
-        if counts(scheduled: scheduled, finished: now) {
+        if plan.measuring(scheduled) {
             result.latency.record(now &- scheduled)
             intervals.slot.pointee.latency.record(now &- scheduled)
             if schedule != nil {
