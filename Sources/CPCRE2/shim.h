@@ -81,9 +81,9 @@ static inline void CPCRE2_jit_stack_free(CPCRE2_jit_stack *stack) { pcre2_jit_st
 
 /// Like CPCRE2_match, with PCRE2_PARTIAL_HARD: a subject that ends inside a possible match
 /// gives PCRE2_ERROR_PARTIAL (more bytes may complete it) instead of a shorter match or none.
-static inline int CPCRE2_match_partial(const CPCRE2_code *code, const unsigned char *subject, size_t length,
+static inline int CPCRE2_match_partial(const CPCRE2_code *code, const unsigned char *subject, size_t length, size_t start,
                                        CPCRE2_match_data *data, CPCRE2_match_context *context) {
-    return pcre2_match_8(code, subject, length, 0, PCRE2_PARTIAL_HARD, data, context);
+    return pcre2_match_8(code, subject, length, start, PCRE2_PARTIAL_HARD, data, context);
 }
 
 /// The number of the named group, or a negative error when the pattern has none of that name.
@@ -106,6 +106,13 @@ static inline int CPCRE2_is_anchored(const CPCRE2_code *code) {
 static inline uint32_t CPCRE2_minimum_length(const CPCRE2_code *code) {
     uint32_t length = 0;
     if (pcre2_pattern_info_8(code, PCRE2_INFO_MINLENGTH, &length) != 0) return 0;
+    return length;
+}
+
+/// How many characters before a match's start the pattern may look at (lookbehinds, \\b).
+static inline uint32_t CPCRE2_max_lookbehind(const CPCRE2_code *code) {
+    uint32_t length = 0;
+    if (pcre2_pattern_info_8(code, PCRE2_INFO_MAXLOOKBEHIND, &length) != 0) return 0;
     return length;
 }
 

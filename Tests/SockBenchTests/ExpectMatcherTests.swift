@@ -42,6 +42,46 @@ struct ExpectMatcherTests {
         #expect(Self.feed(.regex(regex), Self.http, cuts: [digits, digits + 1, digits + 2]).consumed == whole)
     }
 
+    @Test("a lookbehind, \\b and (?m)^ see the bytes passed over before them, however the stream is cut")
+    func lookbehindAcrossReads() throws {
+        let cases: [(pattern: String, message: String, end: Int?)] = [
+            (#"(?<=Length: )\d+\r\n"#, "junk Length: 42\r\n", 17),
+            (#"\bOK\r\n"#, "NOK\r\n OK\r\n", 10),
+            (#"(?m)^END\r\n"#, "xEND\r\nEND\r\n", 11),
+            // Without the context a match would start at a cut: none may.
+            (#"(?<=a)b"#, "cb cb", nil),
+        ]
+        for (pattern, text, end) in cases {
+            let regex = try BoundedRegex(pattern)
+            let message = Array(text.utf8)
+            for cut in 0...message.count {
+                for second in cut...message.count {
+                    let (consumed, status) = Self.feed(.regex(regex), message, cuts: [cut, second])
+                    if let end {
+                        #expect(status == .complete && consumed == end, "/\(pattern)/ cut at \(cut), \(second): \(status), \(consumed)")
+                    } else {
+                        #expect(status == .needMore, "/\(pattern)/ cut at \(cut), \(second): \(status)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a match that consumes no byte (a lookahead PCRE2 counts as length 1) is a mismatch, not a step done again and again")
+    func emptyMatch() throws {
+        for (pattern, text) in [("(?=x)", "x"), (#"(?=\d)"#, "1 "), ("(?=HTTP)", "HTTP/1.1")] {
+            let regex = try BoundedRegex(pattern)
+            guard case .mismatch(let why) = Self.feed(.regex(regex), Array(text.utf8), cuts: []).status else {
+                Issue.record("/\(pattern)/ on \(text) did not fail")
+                continue
+            }
+            #expect(why.contains("without consuming"), "\(why)")
+        }
+        // A lookahead after a byte is fine: the step consumes that byte.
+        let ahead = Self.feed(.regex(try BoundedRegex("x(?=y)")), Array("xy".utf8), cuts: [])
+        #expect(ahead.consumed == 1 && ahead.status == .complete)
+    }
+
     @Test("an anchored pattern fails at once on a 404; an unanchored one passes over bytes that cannot start a match")
     func definiteMismatch() throws {
         let anchored = try BoundedRegex(#"^HTTP/1\.1 200"#)

@@ -36,6 +36,8 @@ final class PlainEchoServer: @unchecked Sendable {
         case halfThenStall(after: Int)
         /// Closes every connection as soon as it is accepted (a server at its connection limit).
         case closeOnAccept
+        /// Answers every request twice, the second copy `gapMicroseconds` after the first (0: in the same send).
+        case answerTwice(gapMicroseconds: UInt32)
     }
 
     let port: UInt16
@@ -97,13 +99,24 @@ final class PlainEchoServer: @unchecked Sendable {
                             answer = 0
                         default: break
                         }
+                        if case .answerTwice(let gap) = fault {
+                            if gap == 0 {
+                                // Both copies in one send: the client reads them together.
+                                let doubled = Array(buffer[0..<count]) + Array(buffer[0..<count])
+                                _ = doubled.withUnsafeBytes { send(client, $0.baseAddress!, doubled.count, Int32(MSG_NOSIGNAL)) }
+                                answer = 0
+                            } else {
+                                _ = buffer.withUnsafeBytes { send(client, $0.baseAddress!, count, Int32(MSG_NOSIGNAL)) }
+                                usleep(gap)
+                            }
+                        }
                         var offset = 0
                         while offset < answer {
                             let sent = buffer.withUnsafeBytes { send(client, $0.baseAddress! + offset, answer - offset, Int32(MSG_NOSIGNAL)) }
                             if sent <= 0 { break }
                             offset += sent
                         }
-                        if answer < count { break }
+                        if answer < count, !fault.answersTwice { break }
                     }
                     close(client)
                 }
@@ -123,5 +136,12 @@ final class PlainEchoServer: @unchecked Sendable {
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
+    }
+}
+
+extension PlainEchoServer.Fault {
+    var answersTwice: Bool {
+        if case .answerTwice = self { return true }
+        return false
     }
 }

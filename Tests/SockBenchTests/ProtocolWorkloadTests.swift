@@ -92,7 +92,7 @@ struct ProtocolWorkloadTests {
         server: {kind: external, address: "\(server.address)"}
         load: {connections: 1, duration: 1500ms, warmup: 0s, pattern: conversation, reuse_connection: true, depth: 8, request_timeout: 500ms, reconnect_delay: 10ms}
         conversation:
-          - {name: a, send: "x${seq}\n", expect_until: "\n"}
+          - {name: a, send: "x${seq}\\n", expect_until: "\\n"}
         """, target: server.address)
         // The 3rd answer of 8 sent together comes 600 ms after its send: over the 500 ms timeout.
         #expect(result.errors.protocol > 0, "\(result.errors.summary)")
@@ -221,7 +221,7 @@ struct ProtocolWorkloadTests {
             server: {kind: tcp-echo}
             load: {connections: 2, duration: 500ms, warmup: 100ms, pattern: conversation, reuse_connection: true}
             conversation:
-              - {name: ping, send: "PING\r\n", expect: "PING\r\n"}
+              - {name: ping, send: "PING\\r\\n", expect: "PING\\r\\n"}
               - {send: "x", expect_bytes: 1}
             thresholds:
               - steps.ping.p99 < \(limit)
@@ -259,13 +259,46 @@ struct ProtocolWorkloadTests {
             server: {kind: external, address: "\(server.address)"}
             load: {connections: 2, duration: 500ms, warmup: 0s, pattern: conversation, reuse_connection: true, reconnect_delay: 5ms}
             conversation:
-              - {name: echo, send: "line ${seq}\n", expect_until: "\n"}
+              - {name: echo, send: "line ${seq}\\n", expect_until: "\\n"}
             """, target: server.address)
         }
         // The reset comes before any byte of the next answer: what HTTP clients retry.
         let between = try run(.reset(after: 20))
         #expect(between.errors.total == 0, "\(between.errors.summary): \(between.firstError ?? "")")
         #expect(between.reconnects > 2 && between.messagesReceived > 40)
+    }
+
+    @Test("a server that closes in the middle of an answer on a kept-alive connection: closed errors, never a replay")
+    func closeMidAnswer() throws {
+        let server = try PlainEchoServer(fault: .closeMidAnswer(after: 20))
+        defer { server.stop() }
+        let result = try Self.measure("""
+        name: mid
+        server: {kind: external, address: "\(server.address)"}
+        load: {connections: 2, duration: 500ms, warmup: 0s, pattern: conversation, reuse_connection: true, reconnect_delay: 5ms}
+        conversation:
+          - {name: echo, send: "line ${seq}\\n", expect_until: "\\n"}
+        """, target: server.address)
+        #expect(result.errors.closed > 0 && result.errors.closed + 2 >= result.reconnects,
+                "every reconnect follows a closed error: \(result.errors.summary), \(result.reconnects) reconnects")
+    }
+
+    @Test("answers nobody asked for: a second copy read with the first, or arriving while an open-loop iteration waits, is a protocol error")
+    func answersNobodyAskedFor() throws {
+        for (gap, rate) in [(UInt32(0), ""), (UInt32(1_000), ", rate: 200/s")] {
+            let server = try PlainEchoServer(fault: .answerTwice(gapMicroseconds: gap))
+            defer { server.stop() }
+            let result = try Self.measure("""
+            name: twice
+            server: {kind: external, address: "\(server.address)"}
+            load: {connections: 1, duration: 500ms, warmup: 0s, pattern: conversation, reuse_connection: true, reconnect_delay: 5ms\(rate)}
+            conversation:
+              - {name: echo, send: "line ${seq}\\n", expect_until: "\\n"}
+            """, target: server.address)
+            #expect(result.errors.protocol > 0, "gap \(gap) µs\(rate): \(result.errors.summary)")
+            let first = result.protocolMismatches.first ?? ""
+            #expect(first.contains(gap == 0 ? "before this step's send" : "no request outstanding"), "\(first)")
+        }
     }
 
     @Test("a server that floods: a delimiter that never comes, a regex that never matches and bytes ahead of a wait stop at max_message_size")
@@ -303,7 +336,7 @@ struct ProtocolWorkloadTests {
         server: {kind: tcp-echo, bind: "unix:\(directory)/s.sock"}
         load: {connections: 2, duration: 300ms, warmup: 0s, pattern: conversation, reuse_connection: true, depth: 4}
         conversation:
-          - {name: ping, send: "PING ${seq}\r\n", expect_until: "\r\n"}
+          - {name: ping, send: "PING ${seq}\\r\\n", expect_until: "\\r\\n"}
         """)
         #expect(stream.errors.total == 0 && stream.messagesReceived > 100, "\(stream.firstError ?? "")")
         let datagram = try Self.measure("""

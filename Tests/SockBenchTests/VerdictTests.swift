@@ -63,6 +63,35 @@ struct VerdictTests {
         #expect((report.runs.first?.messages.sent ?? 0) > 0)
     }
 
+    @Test("open loop far beyond what one connection can do: degraded, saying how far behind, for request-response and conversations",
+          arguments: ["", ", pattern: conversation, reuse_connection: true"])
+    func fellBehind(_ pattern: String) throws {
+        let conversation = pattern.isEmpty ? "" : "\nconversation:\n  - {name: echo, send: \"ping\\n\", expect_until: \"\\n\"}"
+        let (status, report, output) = try Self.run("""
+        name: behind
+        server: {kind: tcp-echo}
+        load: {connections: 1, warmup: 0s, duration: 500ms, rate: 1M/s\(pattern)}\(conversation)
+        """)
+        #expect(status == 3, "\(output)")
+        #expect(report.status == "degraded", "\(report.failure ?? "")")
+        #expect(report.failure?.contains("fell behind its open-loop schedule") == true, "\(report.failure ?? "")")
+        // With a warm-up, so far behind that the window saw only sends due in the warm-up: failed, saying why.
+        let (late, lateReport, lateOutput) = try Self.run("""
+        name: behind-warm
+        server: {kind: tcp-echo}
+        load: {connections: 1, warmup: 300ms, duration: 300ms, rate: 1M/s\(pattern)}\(conversation)
+        """)
+        #expect(late == 3, "\(lateOutput)")
+        #expect(lateReport.failure?.contains("fell behind its open-loop schedule") == true, "\(lateReport.failure ?? "")")
+        // A rate the client keeps is not degraded.
+        let (kept, keptReport, keptOutput) = try Self.run("""
+        name: kept
+        server: {kind: tcp-echo}
+        load: {connections: 1, warmup: 100ms, duration: 500ms, rate: 200/s\(pattern)}\(conversation)
+        """)
+        #expect(kept == 0 && keptReport.status == "ok", "\(keptOutput)")
+    }
+
     @Test("a UDP sink behind 100% loss: the server received nothing, failed")
     func udpSinkTotalLoss() throws {
         let (status, report, output) = try Self.run("""

@@ -37,6 +37,10 @@ final class BoundedRegex {
     /// The number of the named group `length`, when the pattern has one: that many bytes after
     /// the match are the message's body.
     let lengthGroup: Int32?
+    /// The most bytes before a match's start the pattern may inspect (lookbehinds, `\b`; four
+    /// bytes per character, UTF-8's longest), and at least one, which `(?m)^` looks at (PCRE2
+    /// does not count it): what a stream keeps of the bytes it passes over.
+    let lookbehindBytes: Int
     /// The fewest bytes a match can consume (0: the pattern can match the empty string).
     var minimumLength: Int { Int(CPCRE2_minimum_length(code)) }
     /// True when PCRE2's JIT compiled the pattern (else the interpreter matches, more slowly).
@@ -89,6 +93,7 @@ final class BoundedRegex {
         anchored = CPCRE2_is_anchored(compiled) != 0
         let group = CPCRE2_group_number(compiled, "length")
         lengthGroup = group > 0 ? group : nil
+        lookbehindBytes = max(1, Int(CPCRE2_max_lookbehind(compiled)) * 4)
     }
 
     deinit {
@@ -104,9 +109,10 @@ final class BoundedRegex {
     }
 
     /// The first match in `subject`, the beginning of a stream that may go on: `.partial`
-    /// when the subject ends where a match could still complete.
-    func matchPrefix(_ subject: UnsafeRawBufferPointer) -> Outcome {
-        run(subject, partial: true)
+    /// when the subject ends where a match could still complete. A match starts at `from` or
+    /// later; the bytes before it are context (what a lookbehind or `\b` may look at).
+    func matchPrefix(_ subject: UnsafeRawBufferPointer, from: Int = 0) -> Outcome {
+        run(subject, partial: true, from: from)
     }
 
     /// The first match in `bytes` (tests and callers holding an array).
@@ -114,8 +120,8 @@ final class BoundedRegex {
         bytes.withUnsafeBytes { firstMatch(in: $0) }
     }
 
-    func matchPrefix(_ bytes: [UInt8]) -> Outcome {
-        bytes.withUnsafeBytes { matchPrefix($0) }
+    func matchPrefix(_ bytes: [UInt8], from: Int = 0) -> Outcome {
+        bytes.withUnsafeBytes { matchPrefix($0, from: from) }
     }
 
     /// The `length` group's digits after a match, as a number; nil when the group did not take
@@ -135,14 +141,14 @@ final class BoundedRegex {
         return value
     }
 
-    private func run(_ subject: UnsafeRawBufferPointer, partial: Bool) -> Outcome {
+    private func run(_ subject: UnsafeRawBufferPointer, partial: Bool, from: Int = 0) -> Outcome {
         guard let base = subject.baseAddress else {
             // An empty subject still needs a non-null pointer.
             return withUnsafeBytes(of: UInt8(0)) { run(UnsafeRawBufferPointer(rebasing: $0[0..<0]), partial: partial) }
         }
         let pointer = base.assumingMemoryBound(to: UInt8.self)
         let result = partial
-            ? CPCRE2_match_partial(code, pointer, subject.count, matchData, context)
+            ? CPCRE2_match_partial(code, pointer, subject.count, min(from, subject.count), matchData, context)
             : CPCRE2_match(code, pointer, subject.count, matchData, context)
         if result >= 0 {
             return .match(start: CPCRE2_match_start(matchData), end: CPCRE2_match_end(matchData))

@@ -103,8 +103,15 @@ extension ConversationWorker {
         if depth > 1 { fillPipeline(index, now: now) }
         steps: while connection.pointee.state == .active, connection.pointee.generation == generation {
             if connection.pointee.iteration >= connection.pointee.begun {
-                guard depth == 1, startIteration(index, now: now) else { break }
-                continue
+                if depth == 1, startIteration(index, now: now) { continue }
+                // Nothing is owed (the next iteration waits for its schedule): bytes now answer
+                // no request, and taken as the next answer they would time it from before its send.
+                if !datagrams, view.count > consumed, plan.running(now) {
+                    let extra = UnsafeRawBufferPointer(rebasing: view[consumed...])
+                    mismatch(index, detail: "\(extra.count) bytes arrived with no request outstanding (an answer nobody asked for)", got: extra)
+                    return view.count
+                }
+                break
             }
             let position = connection.pointee.step
             if position == program.steps.count {
@@ -124,6 +131,13 @@ extension ConversationWorker {
                 break
             }
             if depth == 1, let send = step.send, !connection.pointee.sent {
+                // Bytes read before this send cannot answer it: the answer before took fewer bytes
+                // than the server sent (a framing that stops short) or the server answered twice.
+                if !datagrams, view.count > consumed {
+                    let early = UnsafeRawBufferPointer(rebasing: view[consumed...])
+                    mismatch(index, detail: "\(early.count) bytes arrived before this step's send: the answer before was longer than its expect took, or the server answered twice", got: early)
+                    return view.count
+                }
                 connection.pointee.sent = true
                 ring(index, connection.pointee.iteration)[position] = now
                 let length = TemplateRenderer.render(send, into: sendBuffer, connection: firstConnection + index,

@@ -7,6 +7,9 @@ struct ExpectProgress {
     var done = 0
     /// regex with a `length` group: body bytes still to read after the match; -1 before the match.
     var body = -1
+    /// Unanchored regex: the first bytes of what is held are context only, kept from those passed
+    /// over for a lookbehind (or `\b`) to see; no match starts in them.
+    var context = 0
 }
 
 /// An expectation ready to match: the regex compiled for one worker.
@@ -74,29 +77,28 @@ enum ExpectMatcher {
                 return (take, progress.body == 0 ? .complete : .needMore)
             }
             guard count > 0 else { return (0, .needMore) }
-            switch whole ? regex.firstMatch(in: bytes) : regex.matchPrefix(bytes) {
+            switch whole ? regex.firstMatch(in: bytes) : regex.matchPrefix(bytes, from: progress.context) {
             case .match(_, let end):
-                guard regex.lengthGroup != nil else { return (end, .complete) }
+                // A lookahead can match without a byte (PCRE2's minimum length counts what it
+                // looks at): such a step would complete again and again on the same bytes.
+                let empty = end <= progress.context
+                guard regex.lengthGroup != nil else {
+                    return empty ? (0, .mismatch(Self.emptyMatch(regex))) : (end, .complete)
+                }
                 guard let length = regex.lengthValue(in: bytes) else {
                     return (0, .mismatch("the length group of /\(regex.pattern)/ holds no number of at most 18 digits"))
                 }
+                if empty, length == 0 { return (0, .mismatch(Self.emptyMatch(regex))) }
                 let take = min(length, count - end)
                 progress.body = length - take
                 return (end + take, progress.body == 0 ? .complete : .needMore)
             case .partial(let start):
-                progress.done += start
-                if progress.done + (count - start) >= maximum {
-                    return (start, .mismatch("no match for /\(regex.pattern)/ within \(maximum) bytes (load.max_message_size)"))
-                }
-                return (start, .needMore)
+                // No match starts before `start`: pass over those bytes but the lookbehind's worth.
+                return passOver(upTo: start, of: count, regex, &progress, maximum: maximum)
             case .noMatch:
                 if regex.anchored { return (0, .mismatch("does not match /\(regex.pattern)/")) }
                 // No match can start in these bytes, whatever follows: pass over them.
-                progress.done += count
-                if progress.done >= maximum {
-                    return (count, .mismatch("no match for /\(regex.pattern)/ within \(maximum) bytes (load.max_message_size)"))
-                }
-                return (count, .needMore)
+                return passOver(upTo: count, of: count, regex, &progress, maximum: maximum)
             case .budgetExceeded:
                 return (0, .mismatch("the pattern exceeded its match budget (\(BoundedRegex.matchLimit) steps) on \(count) bytes"))
             case .failed(let why):
@@ -107,6 +109,24 @@ enum ExpectMatcher {
 }
 
 extension ExpectMatcher {
+    static func emptyMatch(_ regex: BoundedRegex) -> String {
+        "/\(regex.pattern)/ matched without consuming a byte: an answer must consume at least one"
+    }
+
+    /// Unanchored regex: drops the `start` held bytes no match can start in, keeping the last
+    /// `lookbehindBytes` of them as context; a message's bytes (dropped and held) are bounded by `maximum`.
+    private static func passOver(upTo start: Int, of count: Int, _ regex: BoundedRegex, _ progress: inout ExpectProgress,
+                                 maximum: Int) -> (consumed: Int, status: Status) {
+        let keep = min(start, regex.lookbehindBytes)
+        let dropped = start - keep
+        progress.done += dropped
+        progress.context = keep
+        if progress.done + (count - dropped) >= maximum {
+            return (dropped, .mismatch("no match for /\(regex.pattern)/ within \(maximum) bytes (load.max_message_size)"))
+        }
+        return (dropped, .needMore)
+    }
+
     /// Where `needle` first occurs in `bytes` (memchr for its first byte, then memcmp; glibc's
     /// memmem is not visible to Swift).
     static func find(_ needle: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {

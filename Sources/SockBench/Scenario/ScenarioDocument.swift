@@ -40,7 +40,7 @@ struct ScenarioDocument {
             if let suggestion = KeySuggestion.closest(to: entry.key, in: allowed) {
                 message += "; did you mean '\(suggestion)'?"
             }
-            message += " Allowed here: \(allowed.joined(separator: ", "))"
+            message += (message.hasSuffix("?") ? " " : ". ") + "Allowed here: \(allowed.joined(separator: ", "))"
             throw ScenarioError(file: file, line: entry.keyMark?.line ?? 1, column: entry.keyMark?.column ?? 1,
                                 key: keyPath(entry.key), message: message)
         }

@@ -90,10 +90,11 @@ extension ScenarioLoader {
         } else if closes {
             throw doc.error("reuse_connection", at: doc["reuse_connection"], "a conversation that closes its connection (close, expect_close) cannot reuse it: drop reuse_connection")
         }
-        // Each connection keeps the step times of its iterations in flight.
+        // Each connection keeps the step times of its iterations in flight, and two more per
+        // iteration (its actual and its scheduled start).
         let times = load.connections * load.depth * (conversation.count + 2)
         if times > 1 << 24 {
-            throw doc.error("depth", at: doc["depth"] ?? doc["connections"], "\(load.connections) connections × depth \(load.depth) × \(conversation.count) steps keep \(times) step times in flight; at most \(1 << 24): lower depth or connections")
+            throw doc.error("depth", at: doc["depth"] ?? doc["connections"], "\(load.connections) connections × depth \(load.depth) × (\(conversation.count) steps + 2 start times) keep \(times) times in flight; at most \(1 << 24): lower depth or connections")
         }
         if load.depth > 1, pauses {
             throw doc.error("depth", at: doc["depth"], "a pipelined conversation (depth > 1) sends ahead of its answers, so it cannot hold wait steps")
