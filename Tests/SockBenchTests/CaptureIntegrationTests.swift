@@ -49,7 +49,8 @@ struct CaptureIntegrationTests {
         #expect(counted.packets == analysis.packets.total + warmup.packets.total, "tshark and the report count the same frames")
         #expect(counted.bytes == analysis.bytes.total + warmup.bytes.total, "and the same bytes on the wire")
         #expect(capture.details.packetsWritten == analysis.packets.total + warmup.packets.total)
-        #expect(analysis.packets.total > 1000)
+        // A floor, not a speed: a machine busy elsewhere once gave 475 packets in the 500 ms window.
+        #expect(analysis.packets.total > 100)
 
         var info = stat()
         #expect(stat(file, &info) == 0 && info.st_mode & 0o777 == 0o600, "capture files are private")
