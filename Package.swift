@@ -36,12 +36,19 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
+        /// zlib; only `HistogramCodec` imports it: histograms other HdrHistogram libraries deflated.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "SockBench",
             dependencies: [
                 "CSockBenchLinux",
                 "CPcap",
                 "CPCRE2",
+                "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

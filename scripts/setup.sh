@@ -20,7 +20,7 @@
 # Needs root (or sudo) only when something is missing; does nothing otherwise.
 # Usage: bash scripts/setup.sh [--test | --bench]
 set -euo pipefail
-packages=(libpcap-dev libpcre2-dev)
+packages=(libpcap-dev libpcre2-dev zlib1g-dev)
 case "${1:-}" in
   --test|--bench) packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat redis-server memcached nginx) ;;
 esac

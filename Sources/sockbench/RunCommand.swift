@@ -109,6 +109,24 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Append a Markdown summary to this file (e.g. \"$GITHUB_STEP_SUMMARY\").", valueName: "file"))
     var summary: String?
 
+    @Option(name: .long, help: ArgumentHelp("""
+        Run shard I of N (I from 0): its share of the connections and of the rate, the rest as the \
+        scenario says; `sockbench merge` adds the N reports up. Without it, a Kubernetes Indexed Job's \
+        JOB_COMPLETION_INDEX (with --shards or SOCKBENCH_SHARDS) or a Slurm array's SLURM_ARRAY_TASK_ID \
+        and SLURM_ARRAY_TASK_COUNT name the shard.
+        """, valueName: "i/n"))
+    var shard: String?
+
+    @Option(name: .long, help: ArgumentHelp("The number of shards when JOB_COMPLETION_INDEX names the index.", valueName: "n"))
+    var shards: Int?
+
+    @Option(name: .long, help: ArgumentHelp("""
+        Start the warm-up at this wall-clock moment, once the server and capture are set up: RFC 3339 \
+        (2026-12-02T10:00:00Z) or +DURATION from now (+30s). Shards on several machines given the same \
+        time load together; each report says how late it started.
+        """, valueName: "time"))
+    var startAt: String?
+
     func run() throws {
         var loaded = try loadScenario()
         loaded.command = reproduction
@@ -121,6 +139,17 @@ struct RunCommand: ParsableCommand {
             do { options.target = try SocketAddress(parsing: target) } catch { throw CommandFailure.badInput("--target: \(error)") }
         }
         options.allowRemote = allowRemote
+        do throws(DistributedError) {
+            if let shard { options.shard = try Shard(parsing: shard) } else {
+                options.shard = try Shard.fromEnvironment(ProcessInfo.processInfo.environment, shards: shards)
+            }
+            if let startAt { options.startAt = try StartTime(parsing: startAt) }
+        } catch {
+            throw CommandFailure.badInput(error.message)
+        }
+        if shards != nil, shard == nil, ProcessInfo.processInfo.environment["JOB_COMPLETION_INDEX"] == nil {
+            throw CommandFailure.badInput("--shards N goes with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); elsewhere use --shard I/N")
+        }
         if let bind {
             do { options.bind = try SocketAddress(parsing: bind) } catch { throw CommandFailure.badInput("--bind: \(error)") }
         }
@@ -149,7 +178,8 @@ struct RunCommand: ParsableCommand {
             let variants = resolved.runVariants.count
             let runs = variants * resolved.repetitions
             let shape = runs > 1 ? "; \(plural(variants, "variant")) × \(plural(resolved.repetitions, "repetition")), interleaved" : ""
-            FileHandleOutput.standardOutput("sockbench: running \(resolved.name) against \(server): \(plural(resolved.load.connections, "connection")), "
+            let share = options.shard.map { " (shard \($0): \(plural($0.share(of: resolved.load.connections), "connection")))" } ?? ""
+            FileHandleOutput.standardOutput("sockbench: running \(resolved.name) against \(server): \(plural(resolved.load.connections, "connection"))\(share), "
                 + "\(Quantity.formatDuration(resolved.load.durationNanoseconds)) after \(Quantity.formatDuration(resolved.load.warmupNanoseconds)) warm-up\(shape)")
             if runs > 1 {
                 options.runStarted = { start in

@@ -33,6 +33,8 @@ public struct LoadPlan: Sendable {
     /// Ramp-up: connections opened per second in total; nil: all at once.
     public var connectRate: Double?
     public var intervalLength: UInt64
+    /// Shard runs keep each interval's histogram encoded in the report (for `merge`).
+    public var intervalHistograms = false
     /// The steps a conversation worker plays: the scenario's conversation, or request-response
     /// with a payload of the scenario's own as one step (send it, expect its answer).
     public var conversation: [ConversationStep]

@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Histogram
 
@@ -110,7 +111,7 @@ public enum HistogramCodec {
         }
         let length = Int(readBigEndian(bytes, 4, as: UInt32.self))
         guard bytes.count >= 8 + length else { throw DecodeError(reason: "truncated") }
-        let raw = try inflateStored(Array(bytes[8..<(8 + length)]))
+        let raw = try inflate(Array(bytes[8..<(8 + length)]))
         guard raw.count >= 40, readBigEndian(raw, 0, as: UInt32.self) == encodingCookie else {
             throw DecodeError(reason: "bad V2 header")
         }
@@ -194,26 +195,26 @@ public enum HistogramCodec {
         return out
     }
 
-    static func inflateStored(_ stream: [UInt8]) throws(DecodeError) -> [UInt8] {
-        guard stream.count >= 6, stream[0] & 0x0f == 8, (UInt16(stream[0]) << 8 | UInt16(stream[1])) % 31 == 0 else {
-            throw DecodeError(reason: "not a zlib stream")
-        }
-        var out: [UInt8] = []
-        var offset = 2
-        while true {
-            guard offset + 5 <= stream.count else { throw DecodeError(reason: "truncated zlib stream") }
-            let header = stream[offset]
-            guard header & 0x06 == 0 else {
-                throw DecodeError(reason: "compressed with deflate; sockbench decodes the stored form it writes")
+    /// The most bytes a histogram may inflate to: far beyond any real one, short of a zip bomb.
+    static let inflatedLimit = 64 << 20
+
+    /// A zlib stream, deflated (other HdrHistogram libraries: Java, Python, Go) or stored (what
+    /// sockbench writes), through zlib.
+    static func inflate(_ stream: [UInt8]) throws(DecodeError) -> [UInt8] {
+        var capacity = Swift.max(4096, stream.count * 8)
+        while capacity <= inflatedLimit {
+            var out = [UInt8](repeating: 0, count: capacity)
+            var length = UInt(capacity)
+            let status = out.withUnsafeMutableBufferPointer { output in
+                stream.withUnsafeBufferPointer { input in
+                    CZlib_uncompress(output.baseAddress, &length, input.baseAddress, UInt(input.count))
+                }
             }
-            let length = Int(stream[offset + 1]) | Int(stream[offset + 2]) << 8
-            offset += 5
-            guard offset + length <= stream.count else { throw DecodeError(reason: "truncated zlib block") }
-            out += stream[offset..<(offset + length)]
-            offset += length
-            if header & 1 == 1 { break }
+            if status == CZlib_OK { return Array(out[..<Int(length)]) }
+            guard status == CZlib_BUF_ERROR else { throw DecodeError(reason: "the deflated histogram is damaged (zlib error \(status))") }
+            capacity *= 4
         }
-        return out
+        throw DecodeError(reason: "the deflated histogram inflates beyond \(inflatedLimit >> 20) MiB")
     }
 
     static func adler32(_ data: [UInt8]) -> UInt32 {

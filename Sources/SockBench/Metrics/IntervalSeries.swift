@@ -32,14 +32,18 @@ public struct IntervalLatency: Codable, Sendable, Equatable {
     public var p99: UInt64
     public var p999: UInt64
     public var max: UInt64
+    /// Shard runs: the interval's whole histogram (HdrHistogram V2, as run totals are), so merged
+    /// intervals have exact percentiles too.
+    public var histogram: String?
 
-    init(_ histogram: LatencyHistogram) {
+    init(_ histogram: LatencyHistogram, encoded: Bool = false) {
         count = histogram.count
         p50 = histogram.percentile(50)
         p90 = histogram.percentile(90)
         p99 = histogram.percentile(99)
         p999 = histogram.percentile(99.9)
         max = histogram.max
+        self.histogram = encoded ? HistogramCodec.encode(histogram) : nil
     }
 }
 
@@ -155,8 +159,8 @@ final class IntervalCollector {
                 messagesPerSecond: plan.messagesPerSecond(entry.totals, seconds: seconds),
                 bitsPerSecondSent: seconds > 0 ? Double(entry.totals.bytesSent) * 8 / seconds : 0,
                 bitsPerSecondReceived: seconds > 0 ? Double(entry.totals.bytesReceived) * 8 / seconds : 0,
-                latencyNs: IntervalLatency(entry.latency),
-                latencyUncorrectedNs: plan.rate == nil ? nil : IntervalLatency(entry.uncorrected),
+                latencyNs: IntervalLatency(entry.latency, encoded: plan.intervalHistograms),
+                latencyUncorrectedNs: plan.rate == nil ? nil : IntervalLatency(entry.uncorrected, encoded: plan.intervalHistograms),
                 errors: entry.totals.errors.total, errorsByCategory: entry.totals.errors, connectionsEstablished: entry.totals.connectionsEstablished,
                 connectionsOpen: entry.totals.connectionsOpen, residentBytes: resident,
                 openDescriptors: ProcessResources.openDescriptors(),

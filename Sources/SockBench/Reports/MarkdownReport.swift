@@ -10,6 +10,7 @@ public enum MarkdownReport {
         let source = report.scenario.source == ScenarioLoader.commandLineSource ? "the command line" : "`\(report.scenario.source)`"
         out.append("Generated \(report.generatedAt) by sockbench \(report.tool.version) from \(source). Status: **\(report.status)**.")
         if let command = report.scenario.command { out += ["", "Rerun: `\(command)`"] }
+        if let provenance = shardProvenance(report) { out += ["", provenance] }
         if let failure = report.failure { out += ["", "> \(endingHeading(report)): \(failure)"] }
         if let matrix = report.matrix {
             out += ["", "Ran \(plural(matrix.variants.count, "variant")) × \(plural(matrix.repetitions, "repetition")), interleaved "
@@ -77,6 +78,7 @@ public enum MarkdownReport {
         latencies.append(("connect", run.connectLatencyNs))
         out += ["", "### Latency", "", latencyTable(latencies)]
         if let steps = run.steps, !steps.isEmpty { out += ["", stepSection(steps, durationS: run.durationS)] }
+        if let shards = run.shards, !shards.isEmpty { out += ["", shardSection(shards)] }
         let categories = ErrorCounts.Category.allCases
         out += ["", "### Errors", "", "| total | " + categories.map(\.rawValue).joined(separator: " | ") + " |",
                 "|---|" + String(repeating: "---|", count: categories.count)]

@@ -23,6 +23,10 @@ public struct Report: Codable, Sendable {
     public var comparison: Comparison?
     /// The scenario's thresholds, evaluated on each variant's median over its repetitions.
     public var thresholds: [ThresholdResult]?
+    /// `run --shard I/N`: which shard this report is, of which scenario (absent otherwise).
+    public var shard: ShardRecord?
+    /// `sockbench merge`: the shard reports this one adds up (absent otherwise).
+    public var merge: MergeRecord?
 
     public struct MatrixRecord: Codable, Sendable {
         public var keys: [String]
@@ -112,6 +116,11 @@ public struct RunResult: Codable, Sendable {
     public var resourceTrend: ResourceTrend?
     /// What the warm-up saw, kept apart from every figure above (absent without a warm-up).
     public var warmup: WarmupRecord?
+    /// Shards: the wall-clock moment the measured window opened (ns since the Unix epoch), by
+    /// which `merge` aligns the shards' intervals.
+    public var windowStartUnixNs: UInt64?
+    /// A merged run: each shard's own figures.
+    public var shards: [ShardFigures]?
 
     public struct ScheduleRecord: Codable, Sendable {
         public var requestedPerSecond: Double

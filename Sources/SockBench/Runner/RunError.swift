@@ -4,6 +4,8 @@ public struct RunError: Error, CustomStringConvertible, Sendable {
     public enum Code: Int32, Sendable {
         case badInput = 1
         case runFailed = 3
+        /// A signal arrived before the load began (waiting for `--start-at`).
+        case interrupted = 130
     }
 
     /// The exit code for a threshold or baseline check that failed (the run itself worked).

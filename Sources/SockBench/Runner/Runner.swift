@@ -30,6 +30,10 @@ public enum Runner {
         /// Polled while runs go on (every 20 ms during a load): the name of the signal that asks the
         /// run to stop (`SIGINT`), or nil. The CLI wires it to its signal handler.
         public var interruption: (@Sendable () -> String?)?
+        /// `--shard I/N`: this run is one shard; its load is the shard's share.
+        public var shard: Shard?
+        /// `--start-at`: the first run's warm-up starts at this wall-clock moment.
+        public var startAt: StartTime?
 
         public init(outputDirectory: String? = nil, target: SocketAddress? = nil, duration: UInt64? = nil,
                     capture: Bool = true, executable: String) {
@@ -88,13 +92,24 @@ public enum Runner {
     public static func run(_ original: Scenario, options: Options) throws(RunError) -> Outcome {
         let scenario = resolve(original, options: options)
         let started = Date()
-        let variants = scenario.runVariants.map { variant in
+        var variants = scenario.runVariants.map { variant in
             var resolved = variant
             resolved.scenario = resolve(variant.scenario, options: options)
             return resolved
         }
         // Before anything is written or sent.
         try preflight(original, options: options)
+        if let shard = options.shard {
+            for index in variants.indices {
+                do {
+                    variants[index].scenario.load = try shard.apply(to: variants[index].scenario.load)
+                } catch {
+                    throw RunError(.badInput, variants.count > 1 ? "\(variants[index].name): \(error.message)" : error.message)
+                }
+            }
+        }
+        var startAt = options.startAt
+        var startLate: Double?
         let directory: String
         do {
             // A default folder is new and this run's alone (`-2`, `-3`, … within one second); --out is used as named.
@@ -124,11 +139,14 @@ public enum Runner {
                 let captureFile = total > 1 ? "capture-\(index + 1)-\(repetition).pcap" : "capture.pcap"
                 var run: RunResult
                 do {
-                    run = try measure(variant.scenario, options: options, captureFile: directory + "/" + captureFile)
+                    run = try measure(variant.scenario, options: options, captureFile: directory + "/" + captureFile,
+                                      startAt: startAt, late: &startLate)
+                    startAt = nil
                 } catch {
                     // A setup failure (server, proxy, capture) ends the sequence with a `failed` report;
                     // partway through a matrix it keeps the runs measured so far.
-                    ending = RunEnding(status: .failed, reason: total > 1 ? "\(variant.name) (repetition \(repetition)): \(error.message)" : error.message)
+                    ending = RunEnding(status: error.code == .interrupted ? .interrupted : .failed,
+                                       reason: total > 1 ? "\(variant.name) (repetition \(repetition)): \(error.message)" : error.message)
                     break runLoop
                 }
                 if !variant.settings.isEmpty {
@@ -144,7 +162,16 @@ public enum Runner {
                 }
             }
         }
-        let report = makeReport(scenario, runs: runs, ending: ending, started: started)
+        var report = makeReport(scenario, runs: runs, ending: ending, started: started)
+        if let shard = options.shard {
+            report.shard = ShardRecord(
+                index: shard.index, count: shard.count, scenarioHash: ScenarioIdentity.hash(of: scenario), host: report.environment.host,
+                totalConnections: scenario.load.connections,
+                totalRatePerSecond: scenario.load.rate.map { $0.total(connections: scenario.load.connections) },
+                startAt: options.startAt?.text, lateS: options.startAt == nil ? nil : startLate,
+                startedAt: StartTime.format(unixNanoseconds: runs.first?.windowStartUnixNs.map { $0 &- scenario.load.warmupNanoseconds } ?? StartTime.wallClockNow()),
+                errorBudget: scenario.load.errorBudget.map(\.scenarioText), thresholds: scenario.thresholds.map(\.expression))
+        }
         try write(report, to: directory)
         return Outcome(report: report, directory: directory, exitCode: GateVerdict(report: report).exitCode)
     }
@@ -164,7 +191,8 @@ public enum Runner {
     }
 
     /// One run of one variant: server, capture, load, and the figures they produced.
-    static func measure(_ scenario: Scenario, options: Options, captureFile: String) throws(RunError) -> RunResult {
+    static func measure(_ scenario: Scenario, options: Options, captureFile: String, startAt: StartTime? = nil,
+                        late: inout Double?) throws(RunError) -> RunResult {
         var server: ServerProcess?
         let target: SocketAddress
         let configuration = serverConfiguration(scenario)
@@ -217,11 +245,24 @@ public enum Runner {
             if server?.hasExited == true { return .serverExited }
             return proxy?.hasExited == true ? .proxyExited : nil
         }
+        // Shards: everything is set up; the warm-up starts at the agreed moment, however late that is now.
+        if let startAt {
+            guard let lateness = startAt.wait(interrupted: { options.interruption?() != nil }) else {
+                stopChildren()
+                _ = capture.finish()
+                throw RunError(.interrupted, "interrupted by \(options.interruption?() ?? "a signal") while waiting for --start-at \(startAt.text)")
+            }
+            late = lateness
+        }
+        var plan = LoadPlan(scenario: scenario, target: clientTarget)
+        plan.intervalHistograms = options.shard != nil
+        let windowWallClock = WallClockMark()
         do {
-            load = try LoadEngine.run(plan: LoadPlan(scenario: scenario, target: clientTarget), connections: scenario.load.connections,
+            load = try LoadEngine.run(plan: plan, connections: scenario.load.connections,
                                       threads: scenario.load.threads, warmup: scenario.load.warmupNanoseconds,
                                       duration: scenario.load.durationNanoseconds, progress: options.progress, watch: watch,
                                       windowScheduled: { start in
+                                          windowWallClock.set(monotonic: start)
                                           if case .capturing(let session) = capture { session.setWindowStart(monotonic: start) }
                                       },
                                       captureGate: capture.gate)
@@ -244,6 +285,7 @@ public enum Runner {
         run.cpu.clientSysS = usageAfter.system - usageBefore.system
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
+        if options.shard != nil { run.windowStartUnixNs = windowWallClock.value }
         run.tcpInfo = load.result.tcpInfo.summary(excluding: load.result.tcpInfoAtWindowStart)
         run.kernelCounters = unix ? nil : load.kernelCounters
         if let impairment = scenario.impairment, let proxy {
@@ -453,7 +495,7 @@ public enum Runner {
             behindSchedule: Double(sent) < 0.99 * Double(scheduled) || Double(late) > 0.01 * Double(max(sent, 1)))
     }
 
-    static func write(_ report: Report, to directory: String) throws(RunError) {
+    public static func write(_ report: Report, to directory: String) throws(RunError) {
         do {
             let json = try JSONEncoder.snakeCase.encode(report)
             try AtomicFile.write(json + Data("\n".utf8), to: directory + "/report.json")
@@ -483,5 +525,16 @@ public enum Runner {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return (usage.ru_utime.seconds, usage.ru_stime.seconds)
+    }
+}
+
+/// The wall-clock moment a monotonic instant stands for, noted when the load schedules its window.
+final class WallClockMark {
+    private(set) var value: UInt64?
+
+    func set(monotonic instant: UInt64) {
+        let now = MonotonicClock.now()
+        let wall = StartTime.wallClockNow()
+        value = instant >= now ? wall &+ (instant - now) : wall &- (now - instant)
     }
 }

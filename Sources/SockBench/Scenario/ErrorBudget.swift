@@ -33,6 +33,14 @@ public enum ErrorBudget: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// As a scenario writes it (`10`, `0.5%`): what `init(parsing:)` reads back.
+    public var scenarioText: String {
+        switch self {
+        case .count(let count): "\(count)"
+        case .percent(let percent): String(format: "%.17g%%", percent)
+        }
+    }
+
     public var description: String {
         switch self {
         case .count(let count): "\(count) errors"
