@@ -14,6 +14,10 @@
 #                       memcached, http-get) run against in RealServerTests, each started by the test
 #                       on a free loopback port (nginx is the package with /usr/sbin/nginx; nginx-light
 #                       only adds a module). redis-server brings redis-tools (redis-benchmark).
+#   python3, python3-venv
+#                       with --test: the tutorial servers (Fixtures/tutorial), and a virtual environment
+#                       in .build/python with the PyPI packages the tests check outputs with, pinned:
+#                       hdrhistogram (reads latency.hlog) and kubernetes-validate (the Job manifests)
 #   wrk, sockperf, iperf3
 #                       with --bench: the peer tools Benchmarks/peers and Benchmarks/protocols compare
 #                       with (--bench installs what --test does as well); CI does not need them
@@ -22,7 +26,7 @@
 set -euo pipefail
 packages=(libpcap-dev libpcre2-dev zlib1g-dev)
 case "${1:-}" in
-  --test|--bench) packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat redis-server memcached nginx) ;;
+  --test|--bench) packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat redis-server memcached nginx python3 python3-venv) ;;
 esac
 if [ "${1:-}" = "--bench" ]; then packages+=(wrk sockperf iperf3); fi
 
@@ -35,7 +39,9 @@ missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+install_packages() {
+[ ${#missing[@]} -eq 0 ] && return 0
 
 run=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -61,3 +67,20 @@ if [ ! -e "$policy" ]; then
 fi
 "${run[@]}" apt-get update -qq
 "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install_packages
+
+# The tests' PyPI packages, pinned, in a virtual environment of the package's own (git-ignored with
+# .build/): nothing is installed into the system's Python. Recreated when the pins change.
+python_packages="hdrhistogram==0.10.8 kubernetes-validate==1.37.0"
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.build/python"
+  if [ "$(cat "$venv/pins" 2>/dev/null)" != "$python_packages" ]; then
+    echo "setup: installing $python_packages into $venv" >&2
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install -q --disable-pip-version-check $python_packages
+    echo "$python_packages" > "$venv/pins"
+  fi
+fi

@@ -122,6 +122,15 @@ enum TestSupport {
     }()
 
     /// The path of a tool on PATH, or nil.
+    /// A program of the tests' Python environment (.build/python, made by `scripts/setup.sh --test`
+    /// with the pinned PyPI packages: hdrhistogram, kubernetes-validate), or nil without it.
+    static func pythonTool(_ name: String) -> String? {
+        let candidate = packageRoot + "/.build/python/bin/" + name
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    }
+
+    static let pythonSetup = "the tests' Python environment is missing: bash scripts/setup.sh --test"
+
     static func tool(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]

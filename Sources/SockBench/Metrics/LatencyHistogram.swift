@@ -38,6 +38,13 @@ public struct LatencyHistogram: Sendable {
     /// Not the top of its bucket, which would put a one-sample histogram's max above its value.
     public var max: UInt64 { count == 0 ? 0 : histogram.maxRecorded }
 
+    /// Every bucket that holds values, in order: its highest equivalent value and its count (what
+    /// another HdrHistogram library decoding the same encoding must find).
+    public var buckets: [[UInt64]] { histogram.recordedValues().map { [histogram.highestEquivalentForValue($0.value), UInt64($0.count)] } }
+
+    /// The highest value in the same bucket as `value`.
+    public func bucketTop(_ value: UInt64) -> UInt64 { histogram.highestEquivalentForValue(value) }
+
     /// How many recorded values are at most `limit`.
     public func count(atMost limit: UInt64) -> UInt64 { histogram.count(within: 0...limit) }
 

@@ -77,6 +77,7 @@ public enum TerminalSummary {
             }
         }
         var files = ["report.json", "report.md", "report.html", "summary.md", "intervals.csv"]
+        if IntervalLog.hasHistograms(report) { files.append(IntervalLog.fileName) }
         let captures = report.runs.compactMap { $0.capture?.details.file }
         if let first = captures.first { files.append(captures.count > 1 ? "capture-*.pcap" : first) }
         lines.append("reports: " + files.map { "\(directory)/\($0)" }.joined(separator: ", "))

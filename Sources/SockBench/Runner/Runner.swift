@@ -255,7 +255,8 @@ public enum Runner {
             late = lateness
         }
         var plan = LoadPlan(scenario: scenario, target: clientTarget)
-        plan.intervalHistograms = options.shard != nil
+        // Every interval keeps its histogram: latency.hlog for every run, and report.json too for shards.
+        plan.intervalHistograms = true
         let windowWallClock = WallClockMark()
         do {
             load = try LoadEngine.run(plan: plan, connections: scenario.load.connections,
@@ -285,7 +286,7 @@ public enum Runner {
         run.cpu.clientSysS = usageAfter.system - usageBefore.system
         run.cpu.clientMeasuredS = Double(load.windowCPUNanoseconds) / 1e9
         run.capture = captureRecord
-        if options.shard != nil { run.windowStartUnixNs = windowWallClock.value }
+        run.windowStartUnixNs = windowWallClock.value
         run.tcpInfo = load.result.tcpInfo.summary(excluding: load.result.tcpInfoAtWindowStart)
         run.kernelCounters = unix ? nil : load.kernelCounters
         if let impairment = scenario.impairment, let proxy {
@@ -497,6 +498,8 @@ public enum Runner {
 
     public static func write(_ report: Report, to directory: String) throws(RunError) {
         do {
+            if let log = IntervalLog.render(report) { try AtomicFile.write(Data(log.utf8), to: directory + "/" + IntervalLog.fileName) }
+            let report = IntervalLog.strippingIntervalHistograms(report)
             let json = try JSONEncoder.snakeCase.encode(report)
             try AtomicFile.write(json + Data("\n".utf8), to: directory + "/report.json")
             try AtomicFile.write(Data(MarkdownReport.render(report).utf8), to: directory + "/report.md")
