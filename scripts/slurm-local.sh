@@ -12,9 +12,10 @@
 #   sbatch --wrap 'hostname'; ...
 #   bash scripts/slurm-local.sh stop /tmp/slurm
 #
-# Nothing in /etc is read or changed (except what the packages install): clients and daemons find
-# the cluster through SLURM_CONF=DIR/slurm.conf, and that file points Slurm at DIR's own munged
-# socket (AuthInfo/AuthAltParameters), so a munged already running on the machine is left alone.
+# Nothing in /etc is needed or changed (beyond what the packages install): clients and daemons
+# find the cluster through SLURM_CONF=DIR/slurm.conf, and that file points Slurm at DIR's own
+# munged socket (AuthInfo=socket=...; libmunge reads no environment variable for it), so a munged
+# or Slurm already running on the machine is left alone.
 # `start` exits 77 (the "skip" code of automake and others) with one line on stderr when the
 # daemons cannot start here, after stopping whatever it had started.
 set -euo pipefail
@@ -46,10 +47,6 @@ install_packages() {
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "slurm-local: ${missing[*]} missing and not root: apt-get install ${missing[*]}" >&2
-    exit $SKIP
-  fi
   log "installing ${missing[*]}"
   # The munge, slurmctld and slurmd packages start their services on install (invoke-rc.d runs
   # the init script even without systemd), with /etc's config and the default ports. A
@@ -64,10 +61,10 @@ install_packages() {
   local status=0
   { apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-    >"${TMPDIR:-/tmp}/slurm-local-apt.log" 2>&1 || status=$?
+    >"$DIR/apt.log" 2>&1 || status=$?
   [ -n "$created" ] && rm -f "$policy"
   if [ $status -ne 0 ]; then
-    echo "slurm-local: apt-get install ${missing[*]} failed: $(tail -n 3 "${TMPDIR:-/tmp}/slurm-local-apt.log" | tr '\n' ' ')" >&2
+    echo "slurm-local: apt-get install ${missing[*]} failed: $(tail -n 3 "$DIR/apt.log" | tr '\n' ' ')" >&2
     exit $SKIP
   fi
 }
@@ -111,6 +108,19 @@ make_munge_key() {
   chmod 400 "$key"
 }
 
+# slurm.conf lines that make slurmctld, slurmd and srun listen on 127.0.0.1 only, not on every
+# address. Slurm then binds to what the host name resolves to (not to NodeAddr or SlurmctldHost's
+# address), so this holds only where HOST resolves to 127.0.0.1 (as /etc/hosts has it here);
+# elsewhere (e.g. Debian's "127.0.1.1 host") they listen on all addresses, as by default.
+loopback_only_lines() {
+  local host=$1
+  if [ "$(getent ahostsv4 "$host" 2>/dev/null | awk 'NR == 1 { print $1 }')" = 127.0.0.1 ]; then
+    echo "CommunicationParameters=NoCtldInAddrAny,NoInAddrAny"
+  else
+    echo "# $host does not resolve to 127.0.0.1: the daemons listen on all addresses."
+  fi
+}
+
 write_slurm_conf() {
   local host=$1 ctld_port=$2 slurmd_port=$3 srun_first=$4 srun_last=$5 cpus memory
   cpus=$(nproc)
@@ -123,6 +133,7 @@ SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
 SrunPortRange=$srun_first-$srun_last
+$(loopback_only_lines "$host")
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -155,6 +166,7 @@ SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
 KillWait=5
+# No accounting, so "scontrol show job" is the only record of a finished job: keep it 5 minutes.
 MinJobAge=300
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
@@ -168,9 +180,17 @@ running_pid() {
   local name=$1 file=$DIR/run/$1.pid pid
   [ -s "$file" ] || return 1
   pid=$(tr -dc '0-9' <"$file")
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
+  [ -n "$pid" ] && alive "$pid" || return 1
   [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 1
   echo "$pid"
+}
+
+# Whether PID is a live process. An exited daemon stays a zombie until PID 1 reaps it, and PID 1
+# in containers and VMs (here a process_api) may take seconds to: a zombie counts as gone.
+alive() {
+  local state
+  state=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
 }
 
 # Waits up to $2 seconds for NAME's pid file to name a live NAME process.
@@ -231,6 +251,13 @@ wait_for_idle() {
   while [ $SECONDS -lt $deadline ]; do
     state=$(SLURM_CONF=$DIR/slurm.conf sinfo -h -n "$host" -o %t 2>/dev/null | head -n 1 || true)
     [ "$state" = idle ] && return 0
+    # slurmd registered but slurmctld refused the node (e.g. less memory or CPUs than slurm.conf
+    # says): it will not become idle by itself.
+    case "$state" in
+      drain* | drng* | inval* | fail*)
+        give_up "node $host is $state: $(SLURM_CONF=$DIR/slurm.conf sinfo -h -n "$host" -o %E 2>/dev/null)" \
+          "$DIR/log/slurmctld.log" ;;
+    esac
     # A daemon that died will not bring the node up: say so now rather than at the timeout.
     running_pid slurmctld >/dev/null || give_up "slurmctld died" "$DIR/log/slurmctld.log"
     running_pid slurmd >/dev/null || give_up "slurmd died" "$DIR/log/slurmd.log"
@@ -240,7 +267,7 @@ wait_for_idle() {
 }
 
 # Sends SIGTERM to each NAME's daemon at once, waits for all, then SIGKILLs what is left. Quiet
-# and successful for a daemon that is not running. (Each takes 1-2 s to exit, hence together.)
+# and successful for a daemon that is not running.
 stop_daemon() {
   local name pid pids=() deadline
   for name in "$@"; do
@@ -251,23 +278,32 @@ stop_daemon() {
   done
   deadline=$((SECONDS + STOP_TIMEOUT))
   for pid in "${pids[@]}"; do
-    while [ -d "/proc/$pid" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-    if [ -d "/proc/$pid" ]; then
+    while alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    if alive "$pid"; then
       log "$(cat "/proc/$pid/comm" 2>/dev/null) ($pid) still running after ${STOP_TIMEOUT}s: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
-      while [ -d "/proc/$pid" ]; do sleep 0.1; done
+      while alive "$pid"; do sleep 0.1; done
     fi
   done
   for name in "$@"; do rm -f "$DIR/run/$name.pid"; done
 }
 
-# slurmstepd processes (one per running job step) outlive slurmd. Ours carry our SLURM_CONF in
-# their environment, which is how they are told apart from another cluster's.
+# slurmstepd processes (one per running job step) outlive slurmd, and jobs that could not be
+# cancelled (slurmctld dead) keep theirs. Ours carry our SLURM_CONF in their environment, which
+# tells them from another cluster's. Each sits in a session of its own (it daemonizes) with the
+# job's processes: SIGKILL to that session ends the job too, not only its stepd.
 stop_stepds() {
-  local pid
+  local pid sid
   for pid in $(pgrep -x slurmstepd 2>/dev/null || true); do
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$DIR/slurm.conf" &&
-      kill -KILL "$pid" 2>/dev/null || true
+    alive "$pid" || continue
+    # 2>/dev/null first: it must be in place before the < of a process that just exited fails.
+    tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "SLURM_CONF=$DIR/slurm.conf" || continue
+    sid=$(ps -o sid= -p "$pid" 2>/dev/null | tr -dc '0-9')
+    # Never session 0 or 1, nor ours (a stepd always has its own session; this is a guard).
+    if [ -n "$sid" ] && [ "$sid" -gt 1 ] && [ "$sid" != "$(ps -o sid= -p $$ | tr -dc '0-9')" ]; then
+      pkill -KILL -s "$sid" 2>/dev/null || true
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
   done
 }
 
@@ -304,6 +340,11 @@ stop_daemons() {
 
 start() {
   local host ports
+  # SlurmUser=root, and munged and slurmd must run as the user that owns the key and spool.
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "slurm-local: cannot start Slurm here: needs root (SlurmUser=root)" >&2
+    exit $SKIP
+  fi
   install_packages
   # A start over a running cluster restarts it rather than leaving two.
   stop_daemons

@@ -7,8 +7,9 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Add up the shard reports of one run (`run --shard I/N` on N generators) into one report.",
         discussion: """
-        Each argument is a shard's report.json, a run folder holding one, or a folder whose sub-folders \
-        hold one each (what a collected Job leaves). The merged report is an ordinary report (report.json, \
+        Each argument is a shard's report.json, a run folder holding one, a folder whose sub-folders \
+        hold one each (what a shared volume collects), or a log holding `sockbench-report` lines (what \
+        `run --report-line` prints last; `kubectl logs` of a Job's pods). The merged report is an ordinary report (report.json, \
         report.md, report.html, intervals.csv, summary.md) that `sockbench check --baseline` and \
         thresholds read like any other: latency histograms added, so its percentiles are exactly those of \
         one histogram of every shard's samples; counts and rates summed; intervals aligned by wall clock; \
@@ -27,7 +28,7 @@ struct MergeCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("Shard reports: report.json files, run folders, or folders of run folders.", valueName: "report-or-dir"))
+    @Argument(help: ArgumentHelp("Shard reports: report.json files, run folders, folders of run folders, or logs with report lines.", valueName: "report-or-dir"))
     var reports: [String]
 
     @Option(name: .long, help: "Folder for the merged reports (default reports/<scenario-name>/<UTC timestamp>-merged/).")
@@ -55,6 +56,11 @@ struct MergeCommand: ParsableCommand {
         }
         var shards: [(path: String, report: Report)] = []
         for path in try Self.expand(reports) {
+            // A collected log (`kubectl logs` of the pods of a Job run with --report-line) holds report lines.
+            if !path.hasSuffix(".json"), let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains(ReportLine.marker) {
+                do { shards += try ReportLine.reports(inLog: text, file: path) } catch { throw CommandFailure.badInput(error.message) }
+                continue
+            }
             do { shards.append((path, try ReportFile.load(path))) } catch { throw CommandFailure.badInput(error.message) }
         }
         let report: Report

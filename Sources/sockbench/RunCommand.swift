@@ -127,6 +127,9 @@ struct RunCommand: ParsableCommand {
         """, valueName: "time"))
     var startAt: String?
 
+    @Flag(name: .long, help: "Print the report as one last line of output (`sockbench-report {…}`), for `sockbench merge` to read from a collected log (a Kubernetes pod's).")
+    var reportLine = false
+
     func run() throws {
         var loaded = try loadScenario()
         loaded.command = reproduction
@@ -209,6 +212,9 @@ struct RunCommand: ParsableCommand {
         try CIOutputs.write(junit: junit, summary: summary, name: "sockbench run \(report.scenario.name)", verdict: verdict,
                             markdown: CISummary.render(report: report, reportPath: outcome.directory + "/report.md"))
         CIOutputs.printVerdict(verdict, quiet: quiet)
+        if reportLine {
+            do { FileHandleOutput.standardOutput(try ReportLine.render(report)) } catch { throw CommandFailure.runFailed(error.message) }
+        }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
         // A signal after the measured window (while the capture was analysed or the reports written):
         // the figures are complete, but a run asked to stop does not end as a success.

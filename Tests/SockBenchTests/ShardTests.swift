@@ -221,9 +221,14 @@ struct ShardTests {
         let start = StartTime.format(unixNanoseconds: StartTime.wallClockNow() + 3_000_000_000)
         let shards = try (0..<2).map { index in
             try RunningCommand(["run", scenario, "--shard", "\(index)/2", "--start-at", start,
-                                "--out", "\(work)/shard-\(index)", "--no-capture", "--quiet"], in: work)
+                                "--out", "\(work)/shard-\(index)", "--no-capture", "--quiet", "--report-line"], in: work)
         }
         for shard in shards { #expect(shard.wait(timeout: 60) == 0, "\(shard.output)") }
+        // What `kubectl logs --prefix` of the two pods would collect: each pod's report as its last line.
+        let log = shards.enumerated().map { index, shard in
+            shard.output.split(separator: "\n").map { "[pod/two-shards-\(index)-x/sockbench] \($0)" }.joined(separator: "\n")
+        }.joined(separator: "\n")
+        try log.write(toFile: work + "/pods.log", atomically: true, encoding: .utf8)
         let reports = try (0..<2).map { try ReportFile.load("\(work)/shard-\($0)") }
         #expect(reports.map { $0.runs[0].connections.requested } == [2, 1])
         #expect(reports.allSatisfy { ($0.shard?.lateS ?? 99) < 1 }, "each shard started on time: \(reports.map { $0.shard?.lateS ?? -1 })")
@@ -243,6 +248,12 @@ struct ShardTests {
         #expect(report.thresholds?.count == 2 && report.thresholds?.allSatisfy(\.passed) == true, "\(report.thresholds ?? [])")
         #expect(report.merge?.skewed == false, "windows \(report.merge?.startSkewS ?? -1) s apart")
         #expect((try String(contentsOfFile: work + "/merged/report.md", encoding: .utf8)).contains("### Shards"))
+        // The same shards merged from the collected log.
+        let fromLog = try TestSupport.sockbench(["merge", work + "/pods.log", "--out", work + "/merged-log", "--quiet"])
+        #expect(fromLog.status == 0, "\(fromLog.stderr)")
+        let logReport = try ReportFile.load(work + "/merged-log")
+        #expect(logReport.merge?.files.count == 2 && logReport.merge?.files.allSatisfy { $0.hasPrefix(work + "/pods.log:") } == true)
+        #expect(logReport.runs.first?.latencyNs.p99 == run.latencyNs.p99)
         // The merged report is an ordinary one: check --baseline reads it.
         let check = try TestSupport.sockbench(["check", work + "/merged", "--baseline", work + "/merged/report.json"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")

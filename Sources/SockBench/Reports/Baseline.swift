@@ -86,7 +86,7 @@ public enum ReportFile {
         return try decode(try CheckError.read(file), from: file)
     }
 
-    static func decode(_ data: Data, from file: String) throws(CheckError) -> Report {
+    public static func decode(_ data: Data, from file: String) throws(CheckError) -> Report {
         let schema = (try? JSONDecoder().decode(Baseline.SchemaProbe.self, from: data))?.schema
         guard schema == Report.schemaName else {
             throw CheckError("\(file) is not a sockbench report: expected schema \(Report.schemaName), found \(schema ?? "none")")
