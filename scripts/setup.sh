@@ -14,6 +14,8 @@
 #                       memcached, http-get) run against in RealServerTests, each started by the test
 #                       on a free loopback port (nginx is the package with /usr/sbin/nginx; nginx-light
 #                       only adds a module). redis-server brings redis-tools (redis-benchmark).
+#   slurm-wlm, munge   with --test: a one-node Slurm cluster (scripts/slurm-local.sh) that SlurmTests submit
+#                       a generated job array to
 #   python3, python3-venv
 #                       with --test: the tutorial servers (Fixtures/tutorial), and a virtual environment
 #                       in .build/python with the PyPI packages the tests check outputs with, pinned:
@@ -26,7 +28,7 @@
 set -euo pipefail
 packages=(libpcap-dev libpcre2-dev zlib1g-dev)
 case "${1:-}" in
-  --test|--bench) packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat redis-server memcached nginx python3 python3-venv) ;;
+  --test|--bench) packages+=(tcpdump tshark util-linux bsdutils iproute2 procps gcc libc6-dev chromium socat redis-server memcached nginx python3 python3-venv slurm-wlm munge) ;;
 esac
 if [ "${1:-}" = "--bench" ]; then packages+=(wrk sockperf iperf3); fi
 

@@ -20,6 +20,14 @@
 # daemons cannot start here, after stopping whatever it had started.
 set -euo pipefail
 
+# Descriptors a caller left open without close-on-exec (a test runner's pipes) would pass to the
+# daemons, which would hold them open, and the caller would wait for their end forever: close all
+# but stdin, stdout, stderr and bash's own script descriptor (255).
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+done
+
 readonly SKIP=77
 # How long the node may take to come up, and a daemon to exit after SIGTERM.
 readonly START_TIMEOUT=60

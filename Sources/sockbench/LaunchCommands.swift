@@ -85,7 +85,8 @@ struct SlurmCommand: ParsableCommand {
         (SLURM_ARRAY_TASK_ID names it), each starting at now + --start-in, and its first task \
         submits `sockbench merge` as a job that waits for the whole array. Reports go to \
         --out/shard-I and the merged report to --out/merged; --out must be a folder every node \
-        sees. See docs/distributed.md.
+        sees (created now if missing: Slurm opens the tasks' output files there before they run). \
+        See docs/distributed.md.
         """
     )
 
@@ -102,6 +103,12 @@ struct SlurmCommand: ParsableCommand {
         let absolute = { (path: String) in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
         let options = SlurmScript.Options(executable: executable ?? RunCommand.executablePath(), directory: absolute(out),
                                           scenarioPath: absolute(launch.scenario))
+        // Slurm opens each task's --output file before the task runs: the folder must exist at submission.
+        do {
+            try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure.badInput("--out \(out): cannot create the folder: \(error.localizedDescription)")
+        }
         FileHandleOutput.standardOutput(SlurmScript.script(plan, options), terminator: "")
     }
 }
