@@ -67,7 +67,7 @@ struct MergeCommand: ParsableCommand {
         do { report = try ShardMerge.merge(shards, maxSkewS: skew) } catch { throw CommandFailure.badInput(error.message) }
         let directory: String
         do {
-            directory = try out ?? AtomicFile.createUniqueDirectory(base: Self.defaultDirectory(report))
+            directory = try out ?? AtomicFile.createUniqueDirectory(base: Runner.defaultDirectory(name: report.scenario.name, at: Date(), suffix: "-merged"))
             try AtomicFile.prepareDirectory(directory)
         } catch {
             throw CommandFailure.badInput("\(error)")
@@ -107,14 +107,5 @@ struct MergeCommand: ParsableCommand {
             paths += children
         }
         return paths
-    }
-
-    static func defaultDirectory(_ report: Report) -> String {
-        let safe = String(report.scenario.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(64))
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        return "reports/\(safe.isEmpty ? "scenario" : safe)/\(formatter.string(from: Date()))-merged"
     }
 }

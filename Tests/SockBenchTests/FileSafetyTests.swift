@@ -43,7 +43,7 @@ struct FileSafetyTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.contains(".tmp-") || $0.hasPrefix(".sockbench") }
     }
 
-    static let reportNames = ["report.json", "report.md", "intervals.csv", "report.html", "summary.md"]
+    static let reportNames = ["report.json", "report.md", "intervals.csv", "report.html", "summary.md", "latency.hlog"]
 
     // MARK: Devices and FIFOs as outputs (the real CLI)
 

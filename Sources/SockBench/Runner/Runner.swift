@@ -516,12 +516,17 @@ public enum Runner {
     /// `reports/<name>/<UTC timestamp>`, with the name reduced to characters safe in a path; `run`
     /// creates it with `AtomicFile.createUniqueDirectory`, which adds `-2`, `-3`, … if it exists.
     public static func defaultDirectory(for scenario: Scenario, at date: Date) -> String {
-        let safe = String(scenario.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(64))
+        defaultDirectory(name: scenario.name, at: date)
+    }
+
+    /// `reports/<name>/<UTC timestamp><suffix>`, the name reduced to letters, digits, `-` and `_`.
+    public static func defaultDirectory(name: String, at date: Date, suffix: String = "") -> String {
+        let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(64))
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.locale = Locale(identifier: "en_US_POSIX")
-        return "reports/\(safe.isEmpty ? "scenario" : safe)/\(formatter.string(from: date))"
+        return "reports/\(safe.isEmpty ? "scenario" : safe)/\(formatter.string(from: date))\(suffix)"
     }
 
     static func resourceUsage() -> (user: Double, system: Double) {
