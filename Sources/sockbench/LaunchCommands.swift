@@ -70,6 +70,9 @@ struct KubernetesCommand: ParsableCommand {
 
     func run() throws {
         let plan = try launch.plan()
+        if let loopback = plan.loopback {
+            throw CommandFailure.badInput("the server \(loopback) is a loopback address: in a pod that is the pod itself; pass --target with an address the pods reach (a Service's ClusterIP)")
+        }
         let options = KubernetesJob.Options(image: image, namespace: namespace, reportsClaim: reportsClaim, executable: executable)
         FileHandleOutput.standardOutput(KubernetesJob.manifest(plan, options), terminator: "")
         FileHandleOutput.standardError("# then (the shards start at \(plan.startAt.text)):\n" + KubernetesJob.instructions(plan, options, manifestFile: "\(plan.jobName).yaml"))
@@ -100,9 +103,11 @@ struct SlurmCommand: ParsableCommand {
 
     func run() throws {
         let plan = try launch.plan()
+        guard !out.isEmpty else { throw CommandFailure.badInput("--out: name the shared folder for the reports") }
         let absolute = { (path: String) in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
         let options = SlurmScript.Options(executable: executable ?? RunCommand.executablePath(), directory: absolute(out),
                                           scenarioPath: absolute(launch.scenario))
+        do { try SlurmScript.checkDirectory(options.directory) } catch { throw CommandFailure.badInput(error.message) }
         // Slurm opens each task's --output file before the task runs: the folder must exist at submission.
         do {
             try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)

@@ -64,7 +64,10 @@ struct MergeCommand: ParsableCommand {
             do { shards.append((path, try ReportFile.load(path))) } catch { throw CommandFailure.badInput(error.message) }
         }
         let report: Report
-        do { report = try ShardMerge.merge(shards, maxSkewS: skew) } catch { throw CommandFailure.badInput(error.message) }
+        do { report = try ShardMerge.merge(shards, maxSkewS: skew) } catch {
+            throw error.failedRun ? CommandFailure.runFailed(error.message) : CommandFailure.badInput(error.message)
+        }
+        if let out { try Self.refuseOverlap(out: out, inputs: shards.map(\.path)) }
         let directory: String
         do {
             directory = try out ?? AtomicFile.createUniqueDirectory(base: Runner.defaultDirectory(name: report.scenario.name, at: Date(), suffix: "-merged"))
@@ -85,6 +88,18 @@ struct MergeCommand: ParsableCommand {
                             markdown: CISummary.render(report: report, reportPath: directory + "/report.md"))
         CIOutputs.printVerdict(verdict, quiet: quiet)
         if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }
+    }
+
+    /// `--out` must not be (or hold) an input: writing the merge there would replace a shard's report.
+    static func refuseOverlap(out: String, inputs: [String]) throws {
+        let target = URL(fileURLWithPath: out).standardizedFileURL.resolvingSymlinksInPath().path
+        for input in inputs {
+            let file = input.split(separator: ":").count > 1 && !FileManager.default.fileExists(atPath: input) ? String(input[..<input.lastIndex(of: ":")!]) : input
+            let path = URL(fileURLWithPath: file).standardizedFileURL.resolvingSymlinksInPath().path
+            if path == target || path.hasPrefix(target + "/") {
+                throw CommandFailure.badInput("--out \(out) holds an input (\(input)): the merged report would replace it; choose another folder")
+            }
+        }
     }
 
     /// Files as given; a folder with a report.json is that report; any other folder, each of its

@@ -150,8 +150,12 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CommandFailure.badInput(error.message)
         }
-        if shards != nil, shard == nil, ProcessInfo.processInfo.environment["JOB_COMPLETION_INDEX"] == nil {
-            throw CommandFailure.badInput("--shards N goes with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); elsewhere use --shard I/N")
+        let environment = ProcessInfo.processInfo.environment
+        if let shards, let shard = options.shard, shard.count != shards {
+            throw CommandFailure.badInput("--shard \(shard) and --shards \(shards) disagree on the number of shards")
+        }
+        if shards != nil, shard == nil, environment["JOB_COMPLETION_INDEX"] == nil, environment["SLURM_ARRAY_TASK_ID"] == nil {
+            throw CommandFailure.badInput("--shards N goes with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or a Slurm job array; elsewhere use --shard I/N")
         }
         if let bind {
             do { options.bind = try SocketAddress(parsing: bind) } catch { throw CommandFailure.badInput("--bind: \(error)") }

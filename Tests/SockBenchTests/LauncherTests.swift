@@ -75,11 +75,36 @@ struct LauncherTests {
             (["kubernetes", scenario, "--shards", "101", "--image", "x"], "cannot be spread over 101 shards"),
             (["slurm", scenario, "--shards", "2", "--out", "/tmp/x", "--start-in", "soon"], "--start-in"),
             (["kubernetes", scenario, "--shards", "0", "--image", "x"], "--shards"),
+            // A loopback server in a pod is the pod itself.
+            (["kubernetes", scenario, "--shards", "2", "--image", "x"], "loopback"),
+            // Slurm reads #SBATCH lines without a shell: a folder that needs quoting is refused, never spliced.
+            (["slurm", scenario, "--shards", "2", "--out", "/tmp/x/$(touch /tmp/x/PWNED)"], "may hold letters"),
+            (["slurm", scenario, "--shards", "2", "--out", "/tmp/run 1"], "may hold letters"),
+            (["slurm", scenario, "--shards", "2", "--out", "/tmp/x\ntouch y"], "may hold letters"),
         ] {
             let result = try TestSupport.sockbench(arguments)
             #expect(result.status == 1 && result.stderr.contains(words), "\(arguments): \(result.stderr)")
             #expect(result.stdout.isEmpty, "nothing half-written on standard output")
         }
+    }
+
+    @Test("a scenario name that would end a comment line (a newline, then YAML or shell) stays inside it")
+    func commentInjection() throws {
+        let python = try #require(TestSupport.pythonTool("python"), Comment(rawValue: TestSupport.pythonSetup))
+        let path = TestSupport.temporaryDirectory() + "/inject.yaml"
+        try #"""
+        name: "x\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: injected}\n---\n#"
+        server: {kind: external, address: "198.18.0.10:7000"}
+        load: {connections: 4}
+        """#.write(toFile: path, atomically: true, encoding: .utf8)
+        let manifest = try TestSupport.sockbench(["kubernetes", path, "--shards", "2", "--image", "x"])
+        #expect(manifest.status == 0, "\(manifest.stderr)")
+        let file = TestSupport.temporaryDirectory() + "/job.yaml"
+        try manifest.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        let kinds = try TestSupport.program(python, ["-c", "import sys, yaml; print([d['kind'] for d in yaml.safe_load_all(open(sys.argv[1])) if d])", file])
+        #expect(kinds.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "['ConfigMap', 'Job']", "\(kinds.stdout)\(kinds.stderr)")
+        let script = try TestSupport.sockbench(["slurm", path, "--shards", "2", "--out", TestSupport.temporaryDirectory() + "/out"])
+        #expect(script.status == 0 && !script.stdout.contains("\nkind: Pod") && !script.stdout.contains("\n---"), "\(script.stdout)")
     }
 
     @Test("sockbench slurm: an array of N tasks with the shard flags, whose first task submits the merge after the whole array")
@@ -94,7 +119,7 @@ struct LauncherTests {
             try fake.write(toFile: "\(work)/\(tool)", atomically: true, encoding: .utf8)
             chmod("\(work)/\(tool)", 0o755)
         }
-        let out = work + "/run 1"
+        let out = work + "/run-1"
         let result = try TestSupport.sockbench(["slurm", scenario, "--shards", "3", "--out", out, "--executable", work + "/sockbench"])
         #expect(result.status == 0, "\(result.stderr)")
         let script = result.stdout
@@ -115,7 +140,7 @@ struct LauncherTests {
         let words = try TestSupport.program(bash, ["-c", "for a in \(wrap); do printf '%s\\n' \"$a\"; done", "sh"])
         #expect(words.stdout.split(separator: "\n").map(String.init).prefix(3) == [work + "/sockbench", "merge", out + "/shard-*"], "\(words.stdout)")
         let shard = try String(contentsOfFile: work + "/sockbench.args", encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(Array(shard.prefix(3)) == ["run", scenario, "--start-at"], "\(shard)")
+        #expect(Array(shard.prefix(5)) == ["run", scenario, "--shards", "3", "--start-at"], "\(shard)")
         #expect(shard.suffix(3) == ["--out", out + "/shard-0", "--quiet"], "\(shard)")
         // Another task runs its shard only.
         try? FileManager.default.removeItem(atPath: work + "/bin/sbatch.args")

@@ -39,6 +39,8 @@ struct ShardTests {
         var few = LoadSpec()
         few.connections = 3
         #expect(throws: DistributedError.self) { _ = try Shard(index: 3, count: 4).apply(to: few) }
+        // Every shard of a run that cannot be split is refused, not only the empty one.
+        #expect(throws: DistributedError.self) { _ = try Shard(index: 0, count: 4).apply(to: few) }
         let refusal = try? Shard(index: 3, count: 4).apply(to: few)
         #expect(refusal == nil)
     }
@@ -53,10 +55,18 @@ struct ShardTests {
         #expect(try Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "3"], shards: 4) == Shard(index: 3, count: 4))
         #expect(try Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "1", "SOCKBENCH_SHARDS": "2"], shards: nil) == Shard(index: 1, count: 2))
         #expect(throws: DistributedError.self) { _ = try Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"], shards: nil) }
-        #expect(try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "3"], shards: nil) == Shard(index: 2, count: 3))
-        #expect(try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"], shards: nil)
+        // A Slurm array shards a run only when asked (a sweep array runs whole scenarios), and only with the array's count.
+        let array = ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "3"]
+        #expect(try Shard.fromEnvironment(array, shards: nil) == nil)
+        #expect(try Shard.fromEnvironment(array, shards: 3) == Shard(index: 2, count: 3))
+        #expect(try Shard.fromEnvironment(array.merging(["SOCKBENCH_SHARDS": "3"]) { $1 }, shards: nil) == Shard(index: 2, count: 3))
+        #expect(throws: DistributedError.self) { _ = try Shard.fromEnvironment(array, shards: 4) }
+        #expect(try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"], shards: 4)
                 == Shard(index: 3, count: 4))
-        #expect(throws: DistributedError.self) { _ = try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4"], shards: nil) }
+        #expect(throws: DistributedError.self) { _ = try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4"], shards: 4) }
+        #expect(throws: DistributedError.self) {
+            _ = try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "abc"], shards: 4)
+        }
     }
 
     @Test("--start-at: RFC 3339 with fractions and offsets, or +DURATION; a date in the past starts at once and says how late")
@@ -179,6 +189,23 @@ struct ShardTests {
         late.report.runs[0].windowStartUnixNs = base + 2_000_000_000
         let skewed = try ShardMerge.merge([shard(0, 2), late])
         #expect(skewed.merge?.skewed == true && skewed.merge?.startSkewS == 2)
+        // 2 s apart with 1 s windows: their load never ran together.
+        #expect(skewed.status == "degraded" && skewed.failure?.contains("do not overlap") == true, "\(skewed.failure ?? "")")
+        var near = shard(1, 2)
+        near.report.runs[0].windowStartUnixNs = base + 600_000_000
+        #expect(try ShardMerge.merge([shard(0, 2), near]).status == "ok", "overlapping, though skewed")
+        // A shard that failed or was interrupted: no sum stands for the run (exit 3, not 1).
+        for status in ["failed", "interrupted"] {
+            var broken = shard(1, 2)
+            broken.report.status = status
+            broken.report.failure = "the server went away"
+            do {
+                _ = try ShardMerge.merge([shard(0, 2), broken])
+                Issue.record("a \(status) shard merged")
+            } catch {
+                #expect(error.failedRun && error.message.contains("shard 1 \(status)"), "\(error.message)")
+            }
+        }
     }
 
     @Test("a histogram deflated by another library (zlib level 9, as Java and Python write) decodes to the same counts")
@@ -242,8 +269,9 @@ struct ShardTests {
         var all = LatencyHistogram()
         for shard in reports { all.merge(try HistogramCodec.decode(shard.runs[0].latencyNs.histogram)) }
         #expect(run.latencyNs.count == all.count && run.messages.received == reports.reduce(0) { $0 + $1.runs[0].messages.received })
-        #expect(run.latencyNs.p50 == min(max(all.percentile(50), run.latencyNs.min), run.latencyNs.max))
-        #expect(run.latencyNs.p99 == min(max(all.percentile(99), run.latencyNs.min), run.latencyNs.max))
+        #expect(run.latencyNs.p50 == min(max(all.bucketTop(all.percentile(50)), run.latencyNs.min), run.latencyNs.max))
+        #expect(run.latencyNs.p99 == min(max(all.bucketTop(all.percentile(99)), run.latencyNs.min), run.latencyNs.max))
+        #expect(run.latencyNs.p999 == min(max(all.bucketTop(all.percentile(99.9)), run.latencyNs.min), run.latencyNs.max))
         #expect(run.connections.requested == 3 && report.scenario.load.connections == 3)
         #expect(report.thresholds?.count == 2 && report.thresholds?.allSatisfy(\.passed) == true, "\(report.thresholds ?? [])")
         #expect(report.merge?.skewed == false, "windows \(report.merge?.startSkewS ?? -1) s apart")

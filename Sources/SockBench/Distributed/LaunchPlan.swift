@@ -11,6 +11,8 @@ public struct LaunchPlan: Sendable {
     public var startAt: StartTime
     /// `--target HOST:PORT` for every shard (a server outside the generators), or nil: the scenario's own.
     public var target: String?
+    /// The server's address when it is a loopback one: each generator would load itself (refused on Kubernetes).
+    public var loopback: String?
 
     /// Checks the plan against the scenario: every shard must have a connection, and all shards
     /// must load one server (not a reference server each).
@@ -21,6 +23,11 @@ public struct LaunchPlan: Sendable {
         }
         for variant in scenario.runVariants where variant.scenario.load.connections < shards {
             throw DistributedError("\(variant.name == "default" ? "" : variant.name + ": ")\(variant.scenario.load.connections) connection\(variant.scenario.load.connections == 1 ? "" : "s") cannot be spread over \(shards) shards")
+        }
+        if let address = target.flatMap({ try? SocketAddress(parsing: $0) }) ?? scenario.server.address, address.isLoopback {
+            loopback = address.description
+        } else {
+            loopback = nil
         }
         scenarioName = scenario.name
         scenarioText = text
@@ -39,10 +46,16 @@ public struct LaunchPlan: Sendable {
         return name
     }
 
-    /// The flags after `run SCENARIO` that every shard gets (the shard index comes from the launcher's environment).
+    /// The flags after `run SCENARIO` that every shard gets (the shard index comes from the
+    /// launcher's environment, the count from `--shards`). The server is another host's by nature
+    /// of a distributed run: `--allow-remote`.
     func runFlags() -> [String] {
-        ["--start-at", startAt.text] + (target.map { ["--target", $0, "--allow-remote"] } ?? [])
+        ["--shards", "\(shards)", "--start-at", startAt.text] + (target.map { ["--target", $0] } ?? []) + ["--allow-remote"]
     }
+
+    /// The scenario's name for a comment line: printable ASCII only (a name with a newline would
+    /// end the comment and inject lines into the manifest or the script).
+    var commentName: String { String(scenarioName.map { $0.isASCII && !$0.isNewline && ($0.asciiValue ?? 0) >= 0x20 && $0 != "\u{7F}" ? $0 : "?" }) }
 }
 
 /// Quoting for the generated files.

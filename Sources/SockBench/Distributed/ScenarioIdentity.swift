@@ -15,8 +15,14 @@ public enum ScenarioIdentity {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
         var bytes = [UInt8]((try? encoder.encode(record)) ?? Data())
+        // The record leaves some keys out (impair, error_budget, payload, reconnect): the load, the
+        // impairment and the steps in full too (their descriptions hold no dictionary, whose order
+        // would differ between processes).
+        var load = scenario.load
+        load.connections = 0
         let extra = scenario.runVariants.map(\.name).joined(separator: "\n") + "\n#\(scenario.repetitions)\n"
             + scenario.thresholds.map(\.expression).joined(separator: "\n")
+            + "\n" + String(reflecting: load) + "\n" + String(reflecting: scenario.impairment) + "\n" + String(reflecting: scenario.conversation)
         bytes += Array(extra.utf8)
         var value: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {

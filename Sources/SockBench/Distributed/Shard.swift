@@ -42,12 +42,21 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
             guard let count = Int(countText) else { throw DistributedError("SOCKBENCH_SHARDS: expected a number, got '\(countText)'") }
             do { return try Shard(index: index, count: count) } catch { throw DistributedError("JOB_COMPLETION_INDEX \(index): \(error.message)") }
         }
-        if let text = environment["SLURM_ARRAY_TASK_ID"] {
+        // A job array is as often a sweep (one scenario per task) as a split: shard only when asked
+        // (--shards N or SOCKBENCH_SHARDS), and only when the array has that many tasks.
+        let asked = shards.map(String.init) ?? environment["SOCKBENCH_SHARDS"]
+        if let text = environment["SLURM_ARRAY_TASK_ID"], let asked {
             guard let id = Int(text) else { throw DistributedError("SLURM_ARRAY_TASK_ID: expected a number, got '\(text)'") }
             guard let countText = environment["SLURM_ARRAY_TASK_COUNT"], let count = Int(countText) else {
                 throw DistributedError("SLURM_ARRAY_TASK_ID is \(id) but SLURM_ARRAY_TASK_COUNT is missing or not a number")
             }
-            let first = environment["SLURM_ARRAY_TASK_MIN"].flatMap { Int($0) } ?? 0
+            guard Int(asked) == count else {
+                throw DistributedError("--shards \(asked) but the Slurm array has \(count) tasks (SLURM_ARRAY_TASK_COUNT)")
+            }
+            let minimum = environment["SLURM_ARRAY_TASK_MIN"]
+            guard let first = minimum.map({ Int($0) }) ?? 0 else {
+                throw DistributedError("SLURM_ARRAY_TASK_MIN: expected a number, got '\(minimum ?? "")'")
+            }
             do { return try Shard(index: id - first, count: count) } catch {
                 throw DistributedError("SLURM_ARRAY_TASK_ID \(id) (array from \(first)): \(error.message)")
             }
@@ -74,8 +83,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public func apply(to load: LoadSpec) throws(DistributedError) -> LoadSpec {
         var shared = load
         let connections = share(of: load.connections)
-        guard connections > 0 else {
-            throw DistributedError("shard \(self) has nothing to do: \(load.connections) connection\(load.connections == 1 ? "" : "s") cannot be spread over \(count) shards (at most \(load.connections))")
+        // Refused in every shard, not only the empty ones: a run whose shards cannot all run never merges.
+        guard load.connections >= count else {
+            throw DistributedError("\(load.connections) connection\(load.connections == 1 ? "" : "s") cannot be spread over \(count) shards (at most \(load.connections)): shard \(index) or another would have nothing to do")
         }
         shared.connections = connections
         shared.threads = Swift.min(load.threads, connections)

@@ -40,6 +40,11 @@ public enum ShardMerge {
             throw DistributedError("merge: shard\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")) of \(count) missing")
         }
         let ordered = shards.indices.sorted { records[$0].index < records[$1].index }.map { shards[$0] }
+        // A shard that failed or was interrupted measured less than its share: no sum stands for the run.
+        if let broken = ordered.first(where: { $0.report.status == "failed" || $0.report.status == "interrupted" }) {
+            throw DistributedError("\(broken.path): shard \(broken.report.shard!.index) \(broken.report.status): \(broken.report.failure ?? "no reason recorded"); the shards do not add up to the run",
+                                   failedRun: true)
+        }
         let keys = first.report.runs.map(\.mergeKey)
         for (path, report) in ordered where report.runs.map(\.mergeKey) != keys {
             throw DistributedError("\(path): its runs (\(report.runs.map(\.mergeKey).joined(separator: ", "))) are not those of \(shards[0].path) (\(keys.joined(separator: ", ")))")
@@ -59,7 +64,6 @@ public enum ShardMerge {
         var scenario = ordered[0].report.scenario
         scenario.load.connections = shardRecord.totalConnections
         scenario.load.ratePerSecond = shardRecord.totalRatePerSecond
-        scenario.load.threads = ordered.reduce(0) { $0 + $1.report.scenario.load.threads }
         scenario.command = nil
         var thresholds: [Threshold] = []
         for text in shardRecord.thresholds {
@@ -71,17 +75,17 @@ public enum ShardMerge {
         let budget = shardRecord.errorBudget.flatMap { ErrorBudget(parsing: $0) }
         for index in runs.indices { runs[index].rejudgeBudget(budget ?? .default, isDefault: budget == nil) }
 
-        // A shard that failed or was interrupted fails the merge too; anything else (a dead server's
-        // event, the error budget, nothing exchanged) is judged on the merged runs.
-        let endings = ordered.compactMap { shard in shard.report.failure.map { (shard.report.status, "shard \(shard.report.shard!.index): \($0)") } }
+        // Judged on the merged runs: a dead server's event, the error budget, nothing exchanged; and
+        // shards whose windows never overlapped, whose load never ran together.
         var status = "ok"
         var failure: String?
-        if let worst = endings.first(where: { $0.0 == "failed" }) ?? endings.first(where: { $0.0 == "interrupted" }) {
-            status = worst.0
-            failure = worst.1
-        } else if let ending = runs.lazy.compactMap({ RunEnding($0) }).first {
+        let window = runs.map(\.durationS).min() ?? 0
+        if let ending = runs.lazy.compactMap({ RunEnding($0) }).first {
             status = ending.status.rawValue
             failure = ending.reason
+        } else if skew >= window {
+            status = RunEnding.Status.degraded.rawValue
+            failure = String(format: "the shards' measured windows do not overlap: they started %.3f s apart and each lasted %.3f s, so their load never ran together (one --start-at for every shard, synchronized clocks)", skew, window)
         }
         var report = Report(generatedAt: generatedAt, status: status, failure: failure, environment: ordered[0].report.environment,
                             scenario: scenario, runs: runs)

@@ -25,8 +25,8 @@ public struct StartTime: Sendable, Equatable {
         let seconds = date.timeIntervalSince1970
         guard seconds > 0, seconds < 1e10 else { throw DistributedError("--start-at: '\(text)' is outside the years 1970 to 2286") }
         self.init(unixNanoseconds: UInt64(seconds * 1e9))
-        // More than a day away: a mistyped date, not a plan.
-        if unixNanoseconds > now, unixNanoseconds - now > 86_400_000_000_000 {
+        // More than a day away, either way: a mistyped date, not a plan (a late shard is minutes late).
+        if unixNanoseconds > now ? unixNanoseconds - now > 86_400_000_000_000 : now - unixNanoseconds > 86_400_000_000_000 {
             throw DistributedError("--start-at: \(text) is more than 24 hours from now")
         }
     }

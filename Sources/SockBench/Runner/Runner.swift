@@ -162,7 +162,8 @@ public enum Runner {
                 }
             }
         }
-        var report = makeReport(scenario, runs: runs, ending: ending, started: started)
+        // A shard's thresholds are the whole run's: `merge` judges them on the sum, not each shard on its part.
+        var report = makeReport(scenario, runs: runs, ending: ending, started: started, thresholds: options.shard == nil)
         if let shard = options.shard {
             report.shard = ShardRecord(
                 index: shard.index, count: shard.count, scenarioHash: ScenarioIdentity.hash(of: scenario), host: report.environment.host,
@@ -176,7 +177,7 @@ public enum Runner {
         return Outcome(report: report, directory: directory, exitCode: GateVerdict(report: report).exitCode)
     }
 
-    static func makeReport(_ scenario: Scenario, runs: [RunResult], ending: RunEnding?, started: Date) -> Report {
+    static func makeReport(_ scenario: Scenario, runs: [RunResult], ending: RunEnding?, started: Date, thresholds: Bool = true) -> Report {
         var report = Report(generatedAt: ISO8601DateFormatter().string(from: started), status: (ending?.status ?? .ok).rawValue,
                             failure: ending?.reason, environment: .current(), scenario: ScenarioRecord(scenario), runs: runs)
         let keys = scenario.matrix?.keys ?? []
@@ -184,7 +185,7 @@ public enum Runner {
             report.matrix = Report.MatrixRecord(keys: keys, variants: scenario.runVariants.map(\.name), repetitions: scenario.repetitions)
             report.comparison = Comparison(runs: runs, matrixKeys: keys)
         }
-        if !scenario.thresholds.isEmpty {
+        if thresholds, !scenario.thresholds.isEmpty {
             report.thresholds = ThresholdResult.evaluate(scenario.thresholds, runs: runs)
         }
         return report
