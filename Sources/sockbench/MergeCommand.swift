@@ -55,7 +55,9 @@ struct MergeCommand: ParsableCommand {
             skew = Double(ns) / 1e9
         }
         var shards: [(path: String, report: Report)] = []
-        for path in try Self.expand(reports) {
+        let paths = try Self.expand(reports)
+        if let out { try Self.refuseOverlap(out: out, inputs: paths) }
+        for path in paths {
             // A collected log (`kubectl logs` of the pods of a Job run with --report-line) holds report lines.
             if !path.hasSuffix(".json"), let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains(ReportLine.marker) {
                 do { shards += try ReportLine.reports(inLog: text, file: path) } catch { throw CommandFailure.badInput(error.message) }
@@ -67,7 +69,6 @@ struct MergeCommand: ParsableCommand {
         do { report = try ShardMerge.merge(shards, maxSkewS: skew) } catch {
             throw error.failedRun ? CommandFailure.runFailed(error.message) : CommandFailure.badInput(error.message)
         }
-        if let out { try Self.refuseOverlap(out: out, inputs: shards.map(\.path)) }
         let directory: String
         do {
             directory = try out ?? AtomicFile.createUniqueDirectory(base: Runner.defaultDirectory(name: report.scenario.name, at: Date(), suffix: "-merged"))
@@ -94,8 +95,7 @@ struct MergeCommand: ParsableCommand {
     static func refuseOverlap(out: String, inputs: [String]) throws {
         let target = URL(fileURLWithPath: out).standardizedFileURL.resolvingSymlinksInPath().path
         for input in inputs {
-            let file = input.split(separator: ":").count > 1 && !FileManager.default.fileExists(atPath: input) ? String(input[..<input.lastIndex(of: ":")!]) : input
-            let path = URL(fileURLWithPath: file).standardizedFileURL.resolvingSymlinksInPath().path
+            let path = URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path
             if path == target || path.hasPrefix(target + "/") {
                 throw CommandFailure.badInput("--out \(out) holds an input (\(input)): the merged report would replace it; choose another folder")
             }

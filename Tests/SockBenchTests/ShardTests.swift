@@ -276,6 +276,15 @@ struct ShardTests {
         #expect(report.thresholds?.count == 2 && report.thresholds?.allSatisfy(\.passed) == true, "\(report.thresholds ?? [])")
         #expect(report.merge?.skewed == false, "windows \(report.merge?.startSkewS ?? -1) s apart")
         #expect((try String(contentsOfFile: work + "/merged/report.md", encoding: .utf8)).contains("### Shards"))
+        // --out may not be an input, nor a symlink to one: the merge would replace a shard's report.
+        let shardReport = try Data(contentsOf: URL(fileURLWithPath: work + "/shard-0/report.json"))
+        try FileManager.default.createSymbolicLink(atPath: work + "/alias", withDestinationPath: work + "/shard-0")
+        for out in [work + "/shard-0", work + "/alias", work + "/shard-0/./"] {
+            let overlap = try TestSupport.sockbench(["merge", work + "/shard-0", work + "/shard-1", "--out", out])
+            #expect(overlap.status == 1 && overlap.stderr.contains("holds an input"), "\(out): \(overlap.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work + "/shard-0/report.json")) == shardReport, "the shard's report is untouched")
+        try FileManager.default.removeItem(atPath: work + "/alias")
         // The same shards merged from the collected log.
         let fromLog = try TestSupport.sockbench(["merge", work + "/pods.log", "--out", work + "/merged-log", "--quiet"])
         #expect(fromLog.status == 0, "\(fromLog.stderr)")

@@ -20,7 +20,7 @@ enum HistogramSum {
         // A decoded histogram knows its extremes only to their bucket (and clamps percentiles to them):
         // take the bucket's top, clamped with the parts' exact extremes, as one histogram of every sample does.
         func at(_ p: Double) -> UInt64 { Swift.min(Swift.max(top(total, p), low), high) }
-        return LatencySummary(count: total.count, min: low, mean: mean, stddev: total.summary.stddev,
+        return LatencySummary(count: total.count, min: low, mean: mean, stddev: total.stddev,
                               p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), p9999: at(99.99), max: high,
                               histogram: HistogramCodec.encode(total))
     }

@@ -65,16 +65,16 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// This shard's part of `total` (connections): ⌊total/N⌋, one more for the first total % N shards.
-    public func share(of total: Int) -> Int {
-        total / count + (index < total % count ? 1 : 0)
-    }
+    public func share(of total: Int) -> Int { Self.share(of: total, index: index, count: count) }
+
+    static func share(of total: Int, index: Int, count: Int) -> Int { total / count + (index < total % count ? 1 : 0) }
 
     /// This shard's part of a total rate `rate` spread over `total` connections: in proportion to
     /// its connections; the last shard takes the rest, so the parts add up to `rate`.
     public func share(ofRate rate: Double, connections total: Int) -> Double {
         guard index == count - 1 else { return rate * Double(share(of: total)) / Double(total) }
         var others = 0.0
-        for earlier in 0..<index { others += rate * Double((try! Shard(index: earlier, count: count)).share(of: total)) / Double(total) }
+        for earlier in 0..<index { others += rate * Double(Self.share(of: total, index: earlier, count: count)) / Double(total) }
         return Swift.max(0, rate - others)
     }
 

@@ -65,11 +65,14 @@ public struct LatencyHistogram: Sendable {
         return Swift.min(Swift.max(histogram.mean, Double(min)), Double(max))
     }
 
+    /// The standard deviation of the buckets' values (0 for fewer than two samples).
+    public var stddev: Double { count <= 1 ? 0 : histogram.stdDeviation }
+
     /// The figures reports carry, plus the mergeable encoding of the whole histogram.
     public var summary: LatencySummary {
         guard count > 0 else { return .empty }
         return LatencySummary(
-            count: count, min: min, mean: mean, stddev: count == 1 ? 0 : histogram.stdDeviation,
+            count: count, min: min, mean: mean, stddev: stddev,
             p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9),
             p9999: percentile(99.99), max: max, histogram: HistogramCodec.encode(self))
     }

@@ -22,32 +22,31 @@ def once(connection):
     connection.close()
 
 
-def not_found(connection):
+def answer_each(connection, delimiter, answer):
+    """Answers every message up to `delimiter` with answer(message), until the client closes."""
     data = b""
     while True:
         chunk = connection.recv(4096)
         if not chunk:
             break
         data += chunk
-        while b"\r\n\r\n" in data:
-            _, data = data.split(b"\r\n\r\n", 1)
-            connection.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
+        while delimiter in data:
+            message, data = data.split(delimiter, 1)
+            connection.sendall(answer(message))
     connection.close()
+
+
+def not_found(connection):
+    answer_each(connection, b"\r\n\r\n", lambda _: b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
 
 
 def slow(connection):
     import time
-    data = b""
-    while True:
-        chunk = connection.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-        while b"\n" in data:
-            line, data = data.split(b"\n", 1)
-            time.sleep(0.2)
-            connection.sendall(line + b"\n")
-    connection.close()
+
+    def later(line):
+        time.sleep(0.2)
+        return line + b"\n"
+    answer_each(connection, b"\n", later)
 
 
 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
