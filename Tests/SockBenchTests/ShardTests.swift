@@ -88,6 +88,22 @@ struct ShardTests {
         #expect(StartTime.format(unixNanoseconds: 1_796_169_600_000_000_001) == "2026-12-02T00:00:00.000000001Z")
     }
 
+    @Test("SIGINT while a shard waits for --start-at: exit 130 at once, with an interrupted report")
+    func interruptedWhileWaiting() throws {
+        let work = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let scenario = try CIGateTests.scenarioFile("name: wait\nserver: {kind: tcp-echo}\nload: {connections: 2, duration: 1s}\n", in: work)
+        let shard = try RunningCommand(["run", scenario, "--shard", "0/2", "--start-at", "+60s", "--no-capture", "--out", work + "/out"], in: work)
+        usleep(1_500_000)
+        let started = MonotonicClock.now()
+        kill(shard.pid, SIGINT)
+        let status = shard.wait(timeout: 20)
+        #expect(status == 130, "\(shard.output)")
+        #expect(MonotonicClock.now() - started < 5_000_000_000, "ended within seconds, not at the start time")
+        let report = try ReportFile.load(work + "/out")
+        #expect(report.status == "interrupted" && report.failure?.contains("--start-at") == true, "\(report.failure ?? "")")
+    }
+
     /// A shard report of one run whose latencies are `values`, its window starting at `start`, with
     /// one interval per 100 values.
     static func shardReport(_ index: Int, of count: Int, values: [UInt64], start: UInt64, hash: String = "fnv1a64:test",
