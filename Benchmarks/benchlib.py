@@ -30,3 +30,23 @@ def interleaved(rounds, measures):
                 samples[name][side].append(measure())
         print(f"round {round_index + 1}/{rounds} done", file=sys.stderr)
     return samples
+
+
+def metric_rows(samples, name, higher):
+    """Per metric of one comparison in `interleaved`'s samples: (metric, ours, theirs, ratios,
+    digits, unit), ratios oriented so that above 1.0 means ours did better (metrics in `higher`:
+    ours/theirs; latency and CPU: theirs/ours)."""
+    ours, theirs = samples[name]["sockbench"], samples[name]["peer"]
+    for metric in ours[0]:
+        a = [sample[metric] for sample in ours]
+        b = [sample[metric] for sample in theirs]
+        ratios = [x / y if metric in higher else y / x for x, y in zip(a, b)]
+        digits = 2 if metric == "Gbit/s" else (1 if metric in ("p50", "p99") else 0)
+        unit = metric + (" µs" if metric in ("p50", "p99") else "")
+        yield metric, a, b, ratios, digits, unit
+
+
+def print_header(header):
+    """A Markdown table's header line and its rule."""
+    print(header)
+    print("|" + "|".join("-" * len(part) for part in header.split("|")[1:-1]) + "|")

@@ -31,7 +31,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import free_port, interleaved, spread  # noqa: E402
+from benchlib import free_port, interleaved, metric_rows, print_header, spread  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -192,19 +192,11 @@ def main():
         print(f"sockbench vs peers: {options.rounds} rounds, {options.duration} s each, interleaved; median (min–max)")
         print("ratio > 1.0 means sockbench did better (throughput: sockbench/peer; latency, CPU: peer/sockbench)")
         print()
-        header = f"| {'comparison':<40} | {'metric':<9} | {'sockbench':<28} | {'peer':<28} | {'ratio':<20} | target | met |"
-        print(header)
-        print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
+        print_header(f"| {'comparison':<40} | {'metric':<9} | {'sockbench':<28} | {'peer':<28} | {'ratio':<20} | target | met |")
         for name, peer, _, _, target in comparisons:
-            ours, theirs = samples[name]["sockbench"], samples[name]["peer"]
-            for metric in ours[0]:
-                a = [sample[metric] for sample in ours]
-                b = [sample[metric] for sample in theirs]
-                ratios = [x / y if metric in HIGHER else y / x for x, y in zip(a, b)]
-                digits = 2 if metric == "Gbit/s" else (1 if metric in ("p50", "p99") else 0)
+            for metric, a, b, ratios, digits, unit in metric_rows(samples, name, HIGHER):
                 headline = metric in ("rt/s", "Gbit/s", "msg/s", "cpu ns/rt")
                 met = ("yes" if statistics.median(ratios) >= target else "NO") if headline else ""
-                unit = metric + (" µs" if metric in ("p50", "p99") else "")
                 print(f"| {name + ' (' + peer + ')':<40} | {unit:<9} | {spread(a, digits):<28} | {spread(b, digits):<28} | "
                       f"{spread(ratios, 2):<20} | {('≥ ' + format(target, '.2f')) if headline else '':<6} | {met:<3} |")
 

@@ -38,6 +38,8 @@ final class PlainEchoServer: @unchecked Sendable {
         case closeOnAccept
         /// Answers every request twice, the second copy `gapMicroseconds` after the first (0: in the same send).
         case answerTwice(gapMicroseconds: UInt32)
+        /// Flips the first byte of every `every`th answer (a sequence number damaged on the way).
+        case corruptFirstByte(every: Int)
     }
 
     let port: UInt16
@@ -93,6 +95,8 @@ final class PlainEchoServer: @unchecked Sendable {
                         case .stall(let after) where requests > after:
                             while recv(client, &buffer, buffer.count, 0) > 0 {}
                             answer = 0
+                        case .corruptFirstByte(let every) where requests % every == 0:
+                            buffer[0] ^= 0xFF
                         case .halfThenStall(let after) where requests > after:
                             _ = buffer.withUnsafeBytes { send(client, $0.baseAddress!, max(1, count / 2), Int32(MSG_NOSIGNAL)) }
                             while recv(client, &buffer, buffer.count, 0) > 0 {}

@@ -16,7 +16,7 @@ import CPCRE2
 /// (`matchPrefix`): a subject that ends inside a possible match says `.partial` (read more),
 /// never a shorter match, so `Content-Length: (?<length>\d+)` cannot stop at the first digits.
 ///
-/// Not `Sendable`: PCRE2's match data is scratch space for one thread. Each conversation worker
+/// Not `Sendable`: PCRE2's match data is scratch space for one thread. Each connection engine
 /// compiles its own copy. This is the only file that imports CPCRE2.
 final class BoundedRegex {
     /// Backtracking steps one match may take (pcre2_set_match_limit): a few milliseconds of CPU.

@@ -11,7 +11,22 @@ struct ConversationProgram {
         var result: Int?
     }
 
+    /// A step as plain values, for the engine's hot path.
+    struct Shape {
+        var sends = false
+        /// The send is request-response's filler message of this many bytes (0: a template).
+        var filler = 0
+        var expects = false
+        /// The expectation is request-response's answer of this many bytes (0: another form).
+        var echo = 0
+        var verify = false
+        var wait: UInt64?
+        var close = false
+        var result = -1
+    }
+
     let steps: [Step]
+    let shapes: [Shape]
     /// The scenario's steps, for messages.
     let source: [ConversationStep]
     /// The first step with a send: in open loop it is timed from the iteration's scheduled start.
@@ -33,6 +48,15 @@ struct ConversationProgram {
                               wait: step.wait, close: step.close, result: result))
         }
         self.steps = steps
+        shapes = steps.map { step in
+            var shape = Shape(sends: step.send != nil, expects: step.expect != nil, wait: step.wait, close: step.close, result: step.result ?? -1)
+            if let pieces = step.send?.pieces, pieces.count == 1, case .payload(let size) = pieces[0] { shape.filler = size }
+            if case .echo(let size, let verify)? = step.expect {
+                shape.echo = size
+                shape.verify = verify
+            }
+            return shape
+        }
         self.source = source
         self.names = names
         firstSend = steps.firstIndex { $0.send != nil }
@@ -62,6 +86,7 @@ struct ConversationProgram {
         case .regex(let pattern): "expect_regex /\(pattern)/"
         case .until(let delimiter): "expect_until \(ByteText.quote(delimiter))"
         case .close: "expect_close"
+        case .echo(let size, _): "expect the \(size)-byte answer"
         }
     }
 
@@ -106,9 +131,22 @@ enum TemplateRenderer {
                     }
                 }
                 length += count
+            case .payload(let size):
+                // The engine renders a send that is only this piece with `renderFiller` (no per-byte work).
+                Payload.fill(buffer + length, size: size)
+                Payload.writeSequence(sequence, into: buffer + length, size: size)
+                length += size
             }
         }
         return length
+    }
+
+    /// Request-response's filler message: `size` bytes of `filler` with `sequence` over the first 8.
+    @inline(__always)
+    static func renderFiller(_ filler: UnsafeRawPointer, size: Int, into buffer: UnsafeMutableRawPointer, sequence: UInt64) -> Int {
+        buffer.copyMemory(from: filler, byteCount: size)
+        Payload.writeSequence(sequence, into: buffer, size: size)
+        return size
     }
 
     /// `value` in decimal at `buffer`; the digits written.

@@ -19,6 +19,9 @@ enum CompiledExpectation {
     case regex(BoundedRegex)
     case until([UInt8])
     case close
+    /// Request-response's answer. The engine feeds it with `feedEcho` and its own filler buffer;
+    /// this form (no buffer: a message may be megabytes) compares byte by byte.
+    case echo(size: Int, verify: Bool)
 
     init(_ expectation: Expectation) throws(BoundedRegexError) {
         switch expectation {
@@ -27,6 +30,7 @@ enum CompiledExpectation {
         case .regex(let pattern): self = .regex(try BoundedRegex(pattern))
         case .until(let delimiter): self = .until(delimiter)
         case .close: self = .close
+        case .echo(let size, let verify): self = .echo(size: size, verify: verify)
         }
     }
 }
@@ -43,11 +47,20 @@ enum ExpectMatcher {
 
     /// Feeds `bytes`, the unread input in order (for regex and until: all of it held so far, from
     /// the first byte the step has not consumed). `maximum` bounds what regex and until hold.
-    /// `whole`: the bytes are a whole message (a datagram), nothing follows them.
+    /// `whole`: the bytes are a whole message (a datagram), nothing follows them. `sequence`: the
+    /// iteration's, which an echo answer carries.
     static func feed(_ expectation: CompiledExpectation, _ bytes: UnsafeRawBufferPointer, _ progress: inout ExpectProgress,
-                     maximum: Int, whole: Bool = false) -> (consumed: Int, status: Status) {
+                     maximum: Int, whole: Bool = false, sequence: UInt64 = 0) -> (consumed: Int, status: Status) {
         let count = bytes.count
         switch expectation {
+        case .echo(let size, let verify):
+            let take = min(size - progress.done, count)
+            for offset in 0..<(verify ? take : 0)
+            where bytes[offset] != Payload.expectedByte(sequence: sequence, offset: progress.done + offset) {
+                return (0, .mismatch(echoMismatch(sequence)))
+            }
+            progress.done += take
+            return (take, progress.done == size ? .complete : .needMore)
         case .exact(let expected):
             let take = min(expected.count - progress.done, count)
             let same = take == 0 || expected.withUnsafeBytes { memcmp($0.baseAddress! + progress.done, bytes.baseAddress!, take) == 0 }
@@ -109,6 +122,37 @@ enum ExpectMatcher {
 }
 
 extension ExpectMatcher {
+    /// Request-response's answer: `size` bytes, the sequence number's first (up to 8), then
+    /// `filler` (filler bytes from offset 0, at least `size` of them).
+    @inline(__always)
+    static func feedEcho(_ filler: UnsafeRawPointer, size: Int, verify: Bool, _ bytes: UnsafeRawBufferPointer,
+                         _ progress: inout ExpectProgress, sequence: UInt64) -> (consumed: Int, status: Status) {
+        let take = min(size - progress.done, bytes.count)
+        if verify, !echoMatches(filler, sequence: sequence, offset: progress.done, bytes.baseAddress, take) {
+            return (0, .mismatch(echoMismatch(sequence)))
+        }
+        progress.done += take
+        return (take, progress.done == size ? .complete : .needMore)
+    }
+
+    static func echoMismatch(_ sequence: UInt64) -> String { "an answer's bytes differ from what was sent (sequence \(sequence))" }
+
+    /// Compares `length` bytes with the echo answer from `offset` on: the sequence number's
+    /// bytes one by one, the filler with one memcmp.
+    @inline(__always)
+    static func echoMatches(_ template: UnsafeRawPointer, sequence: UInt64, offset: Int, _ bytes: UnsafeRawPointer?, _ length: Int) -> Bool {
+        guard length > 0, let bytes else { return true }
+        var checked = 0
+        while offset + checked < Payload.sequenceBytes, checked < length {
+            if bytes.load(fromByteOffset: checked, as: UInt8.self) != Payload.expectedByte(sequence: sequence, offset: offset + checked) {
+                return false
+            }
+            checked += 1
+        }
+        guard checked < length else { return true }
+        return memcmp(bytes + checked, template + offset + checked, length - checked) == 0
+    }
+
     static func emptyMatch(_ regex: BoundedRegex) -> String {
         "/\(regex.pattern)/ matched without consuming a byte: an answer must consume at least one"
     }

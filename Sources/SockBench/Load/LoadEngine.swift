@@ -69,8 +69,8 @@ public enum LoadEngine {
             let first = index * (connections / threadCount) + min(index, connections % threadCount)
             switch plan.transport {
             case _ where plan.playsSteps:
-                workers.append(try ConversationWorker(plan: plan, connections: share, firstConnection: first, intervals: recorder))
-            case .tcp: workers.append(try TCPWorker(plan: plan, connections: share, intervals: recorder))
+                workers.append(try ConnectionEngine(plan: plan, connections: share, firstConnection: first, intervals: recorder))
+            case .tcp: workers.append(try StreamWorker(plan: plan, connections: share, intervals: recorder))
             case .udp: workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
             }
         }

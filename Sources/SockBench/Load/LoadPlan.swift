@@ -35,8 +35,9 @@ public struct LoadPlan: Sendable {
     public var intervalLength: UInt64
     /// Shard runs keep each interval's histogram encoded in the report (for `merge`).
     public var intervalHistograms = false
-    /// The steps a conversation worker plays: the scenario's conversation, or request-response
-    /// with a payload of the scenario's own as one step (send it, expect its answer).
+    /// The steps the connection engine plays: the scenario's conversation, or request-response
+    /// (and connect, idle pings) as one step: a payload of the scenario's own and its answer, or
+    /// the filler message with its sequence number and its echo.
     public var conversation: [ConversationStep]
     /// Conversations: iterations follow each other on the same connection.
     public var reuseConnection: Bool
@@ -48,9 +49,19 @@ public struct LoadPlan: Sendable {
     public var measureStart: UInt64 = 0
     public var endTime: UInt64 = 0
 
-    /// True when a conversation worker plays the load: conversations, and request-response with
-    /// a payload of the scenario's own.
-    var playsSteps: Bool { pattern == .conversation || !conversation.isEmpty }
+    /// True when the connection engine plays the load as a step program: conversations,
+    /// request-response (any payload over UDP; any over TCP and unix streams), connect-per-request
+    /// and idle connections. False for streams and UDP's filler loads (their own workers).
+    var playsSteps: Bool { pattern == .conversation || pattern == .idle || !conversation.isEmpty }
+
+    /// True when the steps are request-response's filler message and its answer, or idle
+    /// connections' (pings or none): errors are counted as a raw echo load counts them
+    /// (integrity, timeout, closed), not as a conversation's protocol errors.
+    var echoesFiller: Bool {
+        if pattern == .idle { return true }
+        guard conversation.count == 1, case .echo? = conversation[0].expect else { return false }
+        return true
+    }
 
     /// True when connections send requests and wait for answers (request-response, connect, idle pings).
     var exchanges: Bool { pattern == .requestResponse || pattern == .connect || (pattern == .idle && rate != nil) }
@@ -84,6 +95,16 @@ public struct LoadPlan: Sendable {
             // Literal payloads without an answer of their own are echoed back byte for byte.
             let answer = load.answer ?? payload.literal.map { .exact($0) } ?? .bytes(payload.maximumLength)
             conversation = [ConversationStep(send: payload, expect: answer)]
+            reuseConnection = true
+        } else if load.pattern == .requestResponse || load.pattern == .connect || (load.pattern == .idle && load.pingIntervalNanoseconds != nil),
+                  scenario.transport == .tcp {
+            // Request-response over a stream is a one-step program on the connection engine: the
+            // filler message with its sequence number, and its answer (the echo, or tcp-rr's).
+            conversation = [ConversationStep(send: SendTemplate(pieces: [.payload(load.messageSize)]),
+                                             expect: .echo(size: responseSize, verify: verifyPayload))]
+            reuseConnection = load.pattern != .connect
+        } else if load.pattern == .idle {
+            // Idle connections without pings: a program of no steps, the connection held open.
             reuseConnection = true
         }
         if let ping = load.pingIntervalNanoseconds {

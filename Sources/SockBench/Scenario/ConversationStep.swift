@@ -42,6 +42,10 @@ public enum Expectation: Sendable, Equatable {
     case until([UInt8])
     /// The server closes the connection next; any byte instead is a protocol error (TCP).
     case close
+    /// Request-response's answer: this many bytes laid out as `Payload` does (the iteration's
+    /// sequence number in the first 8, filler after), compared byte for byte when `verify`, else
+    /// only counted. Built from `load` (no scenario key writes it): a mismatch is an `integrity` error.
+    case echo(size: Int, verify: Bool)
 }
 
 /// The bytes a `send` step writes, with `${conn}`, `${seq}` and `${random:N}` filled in as each
@@ -55,6 +59,9 @@ public struct SendTemplate: Sendable, Equatable {
         case sequence
         /// This many random printable bytes (a seeded generator per connection, so runs repeat).
         case random(Int)
+        /// Request-response's filler message of this many bytes, the iteration's sequence number
+        /// (little endian) in its first 8 (`Payload`). Built from `load`, not written in a scenario.
+        case payload(Int)
     }
 
     public var pieces: [Piece]
@@ -68,7 +75,7 @@ public struct SendTemplate: Sendable, Equatable {
             switch piece {
             case .bytes(let bytes): total + bytes.count
             case .connection, .sequence: total + 20
-            case .random(let count): total + count
+            case .random(let count), .payload(let count): total + count
             }
         }
     }
@@ -87,6 +94,7 @@ public struct SendTemplate: Sendable, Equatable {
             case .connection: "${conn}"
             case .sequence: "${seq}"
             case .random(let count): "${random:\(count)}"
+            case .payload(let count): "<\(count)-byte message with its sequence number>"
             }
         }.joined()
     }

@@ -69,7 +69,7 @@ extension ScenarioLoader {
         // An iteration that reads nothing back would repeat without waiting for the server.
         let reads = conversation.contains { step in
             switch step.expect {
-            case .exact?, .bytes?, .until?, .regex?: true
+            case .exact?, .bytes?, .until?, .regex?, .echo?: true
             case .close?, nil: false
             }
         }

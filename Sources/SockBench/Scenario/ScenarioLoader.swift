@@ -282,7 +282,6 @@ public enum ScenarioLoader {
                 throw doc.error(key, at: doc[key], "\(server.kind.rawValue) answers sockbench's own filler; a payload of your own needs an echo or an external server")
             }
             if case .close = load.answer { throw doc.error("expect_close", at: doc["expect_close"], "a request-response connection stays open: expect_close belongs in a conversation") }
-            if load.thinkTimeNanoseconds > 0 { throw doc.error("think_time", at: doc["think_time"], "think_time is not available with a payload of your own yet; use pattern: conversation with a wait step") }
         }
         if load.thinkTimeNanoseconds > 0 {
             guard load.pattern == .requestResponse, load.rate == nil, load.depth == 1, tcp else {

@@ -2,26 +2,34 @@ import CSockBenchLinux
 import Foundation
 import Glibc
 
-/// One client thread playing a scripted conversation on each of its connections (TCP, UDP or
-/// unix sockets): connect, walk the steps (send, expect, wait, close), and then either close and
-/// reconnect (one conversation per connection) or, with `reuse_connection`, play the next
-/// iteration on the same connection, until the end. Request-response with a payload of the
-/// scenario's own runs here too, as a one-step conversation.
+/// The connection engine: one client thread running a step program on each of its connections
+/// over a transport (TCP, UDP, unix stream or datagram sockets). A program is a list of steps
+/// (send a template, expect exact bytes / a count / a regex with an optional length / a
+/// delimiter / the server's close / request-response's echo, wait, close); the engine connects,
+/// walks the steps, and then either closes and reconnects (one iteration per connection:
+/// conversations, connect-per-request) or plays the next iteration on the same connection
+/// (kept-alive conversations, request-response, idle pings), until the end. `LoadPlan` builds
+/// the program: a scenario's conversation, request-response with a payload of its own or with
+/// sockbench's filler and sequence numbers (`.payload` and `.echo`), idle connections (no steps,
+/// or a ping). Only TCP streams (`StreamWorker`) and UDP's filler loads (`UDPWorker`, which match
+/// answers by sequence number, out of order) run elsewhere.
 ///
-/// Iterations are closed loop (the next follows the last), open loop (`rate`: each iteration has
-/// a scheduled start on the worker's `SendSchedule`, and its latency counts from there), and
-/// pipelined (`depth` > 1: the sends of up to `depth` iterations go out ahead of their answers,
-/// which are matched in order). A step that gets something else, or nothing within the request
-/// timeout, is a `protocol` error, kept in words with the bytes that arrived for the first few;
-/// the connection opens again per the reconnect policy. At the end, conversations in progress
-/// are half-closed and drained so they close with a FIN, not an RST.
+/// Iterations are closed loop (the next follows the last, after `think_time`), open loop
+/// (`rate`: each iteration has a scheduled start on the worker's `SendSchedule`, and its
+/// latency counts from there), and pipelined (`depth` > 1: the sends of up to `depth`
+/// iterations go out ahead of their answers, which are matched in order). A conversation step
+/// that gets something else, or nothing within the request timeout, is a `protocol` error, kept
+/// in words with the bytes that arrived for the first few; request-response and idle programs
+/// count theirs as a raw echo load does (integrity, timeout, closed). The connection opens again
+/// per the reconnect policy. At the end, connections are half-closed and drained so they close
+/// with a FIN, not an RST (unless `so_linger: 0` asks for resets).
 ///
 /// Reading: each read goes into the worker's buffer and is fed to the steps at once; only
 /// bytes a step cannot decide on yet (a regex or delimiter still open, an answer ahead of its
 /// step) are copied into the connection's own carry buffer, allocated the first time it is needed
 /// and kept, so a connection in steady state allocates nothing. Sends are rendered into the
 /// worker's buffer too; what the socket does not take is kept in the connection's pending buffer.
-final class ConversationWorker: LoadWorker, @unchecked Sendable {
+final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     struct Connection {
         enum State: UInt8 { case closed, connecting, active }
         /// What `deadline` is for.
@@ -57,6 +65,8 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         var pendingEnd = 0
         var pendingCapacity = 0
         var pending: UnsafeMutableRawPointer?
+        /// Think time: no iteration starts before this moment.
+        var notBefore: UInt64 = 0
     }
 
     let plan: LoadPlan
@@ -74,23 +84,50 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     let scheduleBase: UnsafeMutablePointer<UInt64>
     let random: UnsafeMutablePointer<SplitMix64>
     let exchanged: UnsafeMutablePointer<Bool>
-    /// Per connection and iteration in flight (ring of `depth`): each step's start, then the
+    /// Per slot: it went down after an error; open loop counts what fell due meanwhile as unsent.
+    let resuming: UnsafeMutablePointer<Bool>
+    /// Per slot: it started an iteration meant for the window (idle: a ping it is owed an answer to).
+    let sentInWindow: UnsafeMutablePointer<Bool>
+    /// Per connection and iteration in flight (a ring of `ringSize`, the power of two at or above
+    /// `depth`, so a slot is found with a mask, not a division): each step's start, then the
     /// iteration's actual start and its scheduled (open loop) or actual start.
     let times: UnsafeMutablePointer<UInt64>
     let timesPerIteration: Int
     var reopening: DeadlineQueue
     var everConnected = false
     let program: ConversationProgram
+    /// The steps as the hot path reads them: plain values. (Reading `program.steps` copies a step's
+    /// templates and expectations, which costs reference counting on every message.)
+    let shapes: UnsafeMutablePointer<ConversationProgram.Shape>
+    let stepCount: Int
+    /// Filler bytes from offset 0, as long as the longest `.payload` send or `.echo` answer.
+    let filler: UnsafeMutableRawPointer
     let depth: Int
+    let ringSize: Int
     let reuse: Bool
     let datagrams: Bool
+    /// Request-response's filler and its answer: errors counted as a raw echo load counts them.
+    let echo: Bool
+    /// TCP: TCP_INFO is read at the window's opening, per interval, and as connections close.
+    let readsTCPInfo: Bool
+    var tcpInfo: TCPInfoSampler
+    /// Ramp-up: nanoseconds between two connection opens, and the next connection to open.
+    let openTick: Double?
+    var nextToOpen = 0
+    /// The next deadline scan: at most 10 ms ahead, sooner when a pause or a due iteration needs it.
+    var nextScan: UInt64 = 0
     /// Open loop: when each connection's iterations are due; nil in closed loop.
-    let schedule: SendSchedule?
+    var schedule: SendSchedule?
+    /// Think time: connections waiting to start their next iteration (one fixed wait, so a FIFO).
+    var thinking: DeadlineQueue
     /// Where reads land, and where sends are rendered (apart: a send may be rendered while
     /// the bytes of a read are still being fed).
     let buffer: UnsafeMutableRawPointer
     let bufferCapacity: Int
     let sendBuffer: UnsafeMutableRawPointer
+    /// Request-response's filler program: the send buffer holds filler messages back to back from
+    /// `init` on (nothing else is rendered there), so a message costs its 8 sequence bytes only.
+    let fillerPrefilled: Bool
     let sendBufferCapacity: Int
 
     init(plan: LoadPlan, connections count: Int, firstConnection: Int = 0, intervals: IntervalRecorder) throws(SocketError) {
@@ -101,7 +138,12 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         // The loader compiled every pattern already; a failure here cannot happen.
         program = (try? ConversationProgram(plan.conversation)) ?? (try! ConversationProgram([.send([0x0A])]))
         depth = max(1, plan.depth)
+        ringSize = 1 << (Int.bitWidth - (depth - 1).leadingZeroBitCount)
         datagrams = plan.transport == .udp
+        echo = plan.echoesFiller
+        readsTCPInfo = !datagrams && !plan.target.isUnix
+        openTick = plan.connectRate.map { 1e9 / ($0 * Double(count) / Double(plan.totalConnections)) }
+        tcpInfo = TCPInfoSampler(count: readsTCPInfo ? count : 0)
         reuse = plan.reuseConnection || datagrams
         epoll = try Epoll()
         connections = .allocate(capacity: count)
@@ -114,10 +156,19 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         for index in 0..<count { (random + index).initialize(to: SplitMix64(state: UInt64(firstConnection + index + 1) &* 0x2545_F491_4F6C_DD1D)) }
         exchanged = .allocate(capacity: count)
         exchanged.initialize(repeating: false, count: count)
-        timesPerIteration = program.steps.count + 2
-        times = .allocate(capacity: count * depth * timesPerIteration)
-        times.initialize(repeating: 0, count: count * depth * timesPerIteration)
+        resuming = .allocate(capacity: count)
+        resuming.initialize(repeating: false, count: count)
+        sentInWindow = .allocate(capacity: count)
+        sentInWindow.initialize(repeating: false, count: count)
+        stepCount = program.steps.count
+        shapes = .allocate(capacity: max(1, stepCount))
+        shapes.initialize(from: program.shapes, count: stepCount)
+        filler = Payload.makeTemplate(size: program.shapes.reduce(0) { max($0, max($1.filler, $1.echo)) })
+        timesPerIteration = stepCount + 2
+        times = .allocate(capacity: count * ringSize * timesPerIteration)
+        times.initialize(repeating: 0, count: count * ringSize * timesPerIteration)
         reopening = DeadlineQueue(capacity: plan.reconnectDelay == nil ? 0 : count)
+        thinking = DeadlineQueue(capacity: plan.thinkTime > 0 ? count : 0)
         // Open loop schedules iterations on kept connections (the loader refuses rate otherwise).
         schedule = reuse ? SendSchedule(rate: plan.rate, share: count, of: plan.totalConnections, start: plan.startTime) : nil
         result.windowStart = plan.measureStart
@@ -126,6 +177,13 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         buffer = .allocate(byteCount: bufferCapacity, alignment: 16)
         sendBufferCapacity = max(64 << 10, program.iterationBytes)
         sendBuffer = .allocate(byteCount: sendBufferCapacity, alignment: 16)
+        let messageSize = stepCount == 1 ? program.shapes[0].filler : 0
+        fillerPrefilled = echo && messageSize > 0
+        if fillerPrefilled {
+            for offset in stride(from: 0, through: sendBufferCapacity - messageSize, by: messageSize) {
+                (sendBuffer + offset).copyMemory(from: filler, byteCount: messageSize)
+            }
+        }
     }
 
     deinit {
@@ -140,24 +198,38 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         scheduleBase.deallocate()
         random.deallocate()
         exchanged.deallocate()
+        resuming.deallocate()
+        sentInWindow.deallocate()
         times.deallocate()
         buffer.deallocate()
         sendBuffer.deallocate()
+        shapes.deallocate()
+        filler.deallocate()
     }
 
     func run() {
-        for index in 0..<count { open(index) }
+        var now = MonotonicClock.now()
+        openDue(now)
         let capacity: Int32 = 512
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         defer { events.deallocate() }
-        var now = MonotonicClock.now()
-        var wake = now
         while plan.running(now) {
             // Nested two-argument min: the variadic one builds an array (an allocation per loop iteration).
-            let until = min(min(plan.endTime, wake), min(now + 10_000_000, reopening.nextDeadline ?? .max))
+            var until = min(min(plan.endTime, nextScan), min(reopening.nextDeadline ?? .max, thinking.nextDeadline ?? .max))
+            if let schedule { until = min(until, schedule.nextDue) }
+            // The window's opening reads TCP_INFO of the open connections: on time, not up to 10 ms late.
+            if readsTCPInfo, !tcpInfo.windowOpened, plan.measureStart > now { until = min(until, plan.measureStart) }
+            if nextToOpen < count, openTick != nil { until = min(until, openTime(nextToOpen)) }
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: until > now ? until - now : 0)
             now = MonotonicClock.now()
-            intervals.roll(now, totals: result.intervalTotals)
+            if readsTCPInfo {
+                intervals.roll(now, totals: result.intervalTotals) { sampleTCPInfo(into: $0) }
+                if !tcpInfo.windowOpened, now >= plan.measureStart {
+                    tcpInfo.openWindow(into: &result) { connections[$0].state == .closed ? nil : (connections[$0].fd, connections[$0].state == .active) }
+                }
+            } else {
+                intervals.roll(now, totals: result.intervalTotals)
+            }
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
                 switch connections[index].state {
@@ -167,19 +239,32 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
                 }
             }
             now = MonotonicClock.now()
+            // Iterations that fell due: the schedule's slots (open loop) and think times that ended.
+            if var timetable = schedule {
+                timetable.visitDue(at: now) { index in startDue(index, now: now) }
+                schedule = timetable
+            }
+            while let index = thinking.popDue(at: now) { startDue(index, now: now) }
             while let index = reopening.popDue(at: now) {
                 guard connections[index].state == .closed else { continue }
                 result.reconnects += 1
                 open(index)
             }
-            let (open, nextWake) = scanDeadlines(now)
+            if nextToOpen < count { openDue(now) }
+            // Deadline scans visit every connection: every 10 ms, or when a pause or an iteration is due.
+            guard now >= nextScan else { continue }
+            let (open, wake) = scanDeadlines(now)
             // Every connection failed and none will open again: nothing left to measure.
-            if open == 0, reopening.count == 0 || !everConnected { break }
-            wake = nextWake
+            if open == 0, nextToOpen == count, reopening.count == 0 || !everConnected { break }
+            nextScan = min(wake, now + 10_000_000)
         }
+        // The last interval's sample, as the window closes (before the drain closes connections),
+        // unless a roll at the window's end itself already sealed the last interval with its sample.
+        if readsTCPInfo, intervals.nextBoundary - intervals.length < plan.endTime { sampleTCPInfo(into: intervals.slot) }
         intervals.closeWindow(totals: result.intervalTotals)
         totalsAtEnd = result.intervalTotals
-        for index in 0..<count where !exchanged[index] { result.connectionsStarved += 1 }
+        countUnsentWhileDown()
+        countStarved()
         // Answers still on their way as the window closed are neither lost nor received.
         for index in 0..<count where connections[index].awaiting { result.udp.sent &-= 1 }
         if !datagrams { finish(events: events, capacity: capacity) }
@@ -190,8 +275,10 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     /// then reads and discards until the server closes too, for at most the request timeout
     /// (≤ 1 s), so no connection is closed with unread bytes (which sends an RST instead of a
     /// FIN). Nothing received here is recorded. Interrupted or the server gone: close at once.
+    /// With `so_linger: 0`, no drain: every close is the RST the scenario asked for.
     private func finish(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
-        guard !plan.control.stopRequested else { return }
+        // so_linger 0 asks for abortive closes: the connections end with the RST asked for, no FIN.
+        guard !plan.control.stopRequested, plan.clientOptions[.so_linger] != .integer(0) else { return }
         for index in 0..<count where connections[index].state == .active {
             shutdown(connections[index].fd, Int32(SHUT_WR))
             try? watch(index, Epoll.readable)
@@ -216,6 +303,59 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         }
     }
 
+    /// Starts connection `index`'s next iteration if it waits (for its schedule's slot or the end
+    /// of its think time, which the run loop says has come; `startIteration` checks again and
+    /// waits on if not); the deadline scan is the backstop for one missed here.
+    private func startDue(_ index: Int, now: UInt64) {
+        guard connections[index].state == .active, connections[index].due != 0 else { return }
+        connections[index].due = 0
+        resume(index, now: now)
+    }
+
+    // MARK: Ramp-up and TCP_INFO
+
+    /// When connection `index` opens under the ramp-up (connect_rate).
+    private func openTime(_ index: Int) -> UInt64 {
+        guard let openTick else { return plan.startTime }
+        return plan.startTime.saturatingAdd(UInt64(saturating: Double(index) * openTick))
+    }
+
+    /// Opens every connection whose turn has come: all at once, or at the ramp-up rate.
+    private func openDue(_ now: UInt64) {
+        while nextToOpen < count {
+            if openTick != nil, now < openTime(nextToOpen) { return }
+            open(nextToOpen)
+            nextToOpen += 1
+        }
+    }
+
+    /// TCP_INFO of the first connected slots into the interval being sealed (`TCPInfoSampler`).
+    private func sampleTCPInfo(into slot: UnsafeMutablePointer<IntervalRecorder.Slot>) {
+        tcpInfo.sample(into: slot) { connections[$0].state == .active ? connections[$0].fd : nil }
+    }
+
+    /// Slots that never completed an exchange in the window. Idle connections without pings
+    /// exchange nothing: theirs is to stay open, so a slot not open as the window closes is starved.
+    /// Slots the ramp-up never opened are not counted: the client held them back, not the server.
+    private func countStarved() {
+        for index in 0..<nextToOpen {
+            let starved = plan.pattern == .idle
+                ? connections[index].state != .active || (sentInWindow[index] && !exchanged[index])
+                : !exchanged[index]
+            if starved { result.connectionsStarved += 1 }
+        }
+    }
+
+    /// Open loop: slots still down as the window closed never sent what fell due since they went down.
+    private func countUnsentWhileDown() {
+        guard let schedule else { return }
+        for index in 0..<count where resuming[index] && connections[index].state != .active {
+            result.unsentWhileDown &+= schedule.count(connection: index, sequences: scheduleBase[index],
+                                                      schedule.due(connection: index, at: plan.endTime),
+                                                      meantFor: plan.measureStart, plan.endTime)
+        }
+    }
+
     // MARK: Connections
 
     func open(_ index: Int) {
@@ -226,6 +366,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
         connections[index] = Connection(fd: -1, state: .connecting, generation: generation, opened: now,
                                         deadline: now + plan.connectTimeout, deadlineKind: .connect,
                                         carryCapacity: carry.1, carry: carry.0, pendingCapacity: pending.1, pending: pending.0)
+        if readsTCPInfo { tcpInfo.opening(index) }
         if generation > 1 { resumeSchedule(index, now: now) }
         do {
             let started = try plan.startConnection()
@@ -261,10 +402,15 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     private func connected(_ index: Int) {
         let now = MonotonicClock.now()
         // Every connection counts as established, warm-up included (a long conversation may have
-        // opened its only connection before the window).
-        result.connectionsEstablished += 1
+        // opened its only connection before the window); connect-per-request counts its window only.
+        if plan.pattern != .connect || plan.measuring(now) { result.connectionsEstablished += 1 }
         everConnected = true
-        if plan.measuring(now), !datagrams { result.connectLatency.record(now - connections[index].opened) }
+        resuming[index] = false
+        // Kept connections are set up before the window, and measured anyway; a connection per
+        // conversation (or per request) counts the window's connects only.
+        if !datagrams, reuse || plan.measuring(now) { result.connectLatency.record(now - connections[index].opened) }
+        // Its close adds its whole TCP_INFO to the window's: what it resent in the warm-up comes off.
+        if readsTCPInfo { tcpInfo.connected(index, into: &result) }
         if result.effectiveOptions == nil {
             result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: !datagrams)
         }
@@ -285,19 +431,23 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
 
     /// The reconnect policy: a connection lost to an error opens again after the delay, until the end.
     func scheduleReconnect(_ index: Int) {
+        resuming[index] = true
         guard let delay = plan.reconnectDelay else { return }
         let now = MonotonicClock.now()
         if plan.running(now + delay) { reopening.push(index, at: now + delay) }
     }
 
     func closeConnection(_ index: Int) {
+        if connections[index].state == .active {
+            result.connectionsOpen -= 1
+            if readsTCPInfo { tcpInfo.closing(connections[index].fd, into: &result) }
+        }
+        // Open loop: iterations begun on this connection are its schedule's history.
+        if reuse { scheduleBase[index] &+= connections[index].begun }
         if connections[index].fd >= 0 {
             epoll.remove(connections[index].fd)
             close(connections[index].fd)
         }
-        if connections[index].state == .active { result.connectionsOpen -= 1 }
-        // Open loop: iterations begun on this connection are its schedule's history.
-        if reuse { scheduleBase[index] &+= connections[index].begun }
         connections[index].fd = -1
         connections[index].state = .closed
         connections[index].carried = 0
@@ -343,6 +493,10 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
                 case .expect:
                     if datagrams {
                         lost(index, now: now)
+                    } else if echo {
+                        result.record(.timeout, "no answer within \(Quantity.formatDuration(plan.requestTimeout))")
+                        closeConnection(index)
+                        scheduleReconnect(index)
                     } else {
                         mismatch(index, detail: "nothing matching within \(Quantity.formatDuration(plan.requestTimeout))", got: nil)
                     }
@@ -362,7 +516,14 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     /// first 64), kept in words for the first few; TCP: the conversation starts over on a new
     /// connection; UDP: the next iteration starts on the same socket.
     func mismatch(_ index: Int, detail: String, got: UnsafeRawBufferPointer?) {
-        let step = min(connections[index].step, program.steps.count - 1)
+        if echo {
+            // A raw echo load: the bytes are not the answer sent for; no step to name.
+            result.record(.integrity, detail)
+            closeConnection(index)
+            scheduleReconnect(index)
+            return
+        }
+        let step = min(connections[index].step, stepCount - 1)
         var message = program.describe(step) + ": "
         if let got, got.count > 0 {
             message += "got \(ByteText.quote(got.bindMemory(to: UInt8.self)))\(got.count > 64 ? " (\(got.count) bytes)" : ""); "
@@ -382,7 +543,7 @@ final class ConversationWorker: LoadWorker, @unchecked Sendable {
     }
 
     func fail(_ index: Int, _ code: Int32) {
-        if code == ECONNRESET || code == EPIPE, closedBetweenRequests(index) {
+        if code == ECONNRESET || code == EPIPE, !echo, closedBetweenRequests(index) {
             reopenKeptAlive(index, now: MonotonicClock.now())
             return
         }

@@ -5,11 +5,11 @@ import Glibc
 /// the expectations in order, answers timed. An iteration belongs to the measured window when it
 /// starts in it (open loop: when it was scheduled to), as a request-response message does; its
 /// steps and its answer count with it.
-extension ConversationWorker {
+extension ConnectionEngine {
     /// Where iteration `iteration` of connection `index` keeps its step times in the ring.
     @inline(__always)
     func ring(_ index: Int, _ iteration: UInt64) -> UnsafeMutablePointer<UInt64> {
-        times + (index * depth + Int(iteration % UInt64(depth))) * timesPerIteration
+        times + (index * ringSize + Int(truncatingIfNeeded: iteration) & (ringSize - 1)) * timesPerIteration
     }
 
     /// A connection just opened: its first iteration (or its pipeline) starts.
@@ -26,20 +26,28 @@ extension ConversationWorker {
     /// Depth 1: starts the next iteration if it is due; false when it waits for its schedule.
     private func startIteration(_ index: Int, now: UInt64) -> Bool {
         let connection = connections + index
+        // Think time: the next request waits; the wait is no part of its latency.
+        if connection.pointee.notBefore > now {
+            connection.pointee.due = connection.pointee.notBefore
+            return false
+        }
         var scheduled = reuse ? now : connection.pointee.opened
         if let schedule {
-            let intended = schedule.intended(connection: index, sequence: scheduleBase[index] &+ connection.pointee.begun)
-            if intended > now {
-                connection.pointee.due = intended
+            let sequence = scheduleBase[index] &+ connection.pointee.begun
+            let intended = schedule.intended(connection: index, sequence: sequence)
+            // Due by the count the run loop's `visitDue` uses, so a visit always starts it (the
+            // intended time, in floating point, can come out a nanosecond after the visit).
+            if schedule.due(connection: index, at: now) <= sequence {
+                connection.pointee.due = max(intended, now + 1)
                 return false
             }
-            scheduled = intended
-            if plan.measuring(intended) { result.sendLag.record(now - intended) }
+            scheduled = min(intended, now)
+            if plan.measuring(intended) { result.sendLag.record(now &- scheduled) }
         }
         guard plan.running(now) else { return false }
         let slot = ring(index, connection.pointee.begun)
-        slot[program.steps.count] = scheduled
-        slot[program.steps.count + 1] = reuse ? now : connection.pointee.opened
+        slot[stepCount] = scheduled
+        slot[stepCount + 1] = reuse ? now : connection.pointee.opened
         slot[0] = now
         connection.pointee.begun += 1
         slotSequence[index] &+= 1
@@ -47,7 +55,10 @@ extension ConversationWorker {
         connection.pointee.sent = false
         connection.pointee.progress = ExpectProgress()
         connection.pointee.heard = false
-        if plan.measuring(scheduled) { result.messagesSent &+= 1 }
+        if plan.measuring(scheduled) {
+            result.messagesSent &+= 1
+            sentInWindow[index] = true
+        }
         if result.peakInFlight == 0 { result.peakInFlight = 1 }
         return true
     }
@@ -62,27 +73,35 @@ extension ConversationWorker {
               length + program.iterationBytes <= sendBufferCapacity {
             var scheduled = now
             if let schedule {
-                let intended = schedule.intended(connection: index, sequence: scheduleBase[index] &+ connection.pointee.begun)
-                if intended > now {
-                    connection.pointee.due = intended
+                let sequence = scheduleBase[index] &+ connection.pointee.begun
+                let intended = schedule.intended(connection: index, sequence: sequence)
+                if schedule.due(connection: index, at: now) <= sequence {
+                    connection.pointee.due = max(intended, now + 1)
                     break
                 }
-                scheduled = intended
-                if plan.measuring(intended) { result.sendLag.record(now - intended) }
+                scheduled = min(intended, now)
+                if plan.measuring(intended) { result.sendLag.record(now &- scheduled) }
             }
             let slot = ring(index, connection.pointee.begun)
-            slot[program.steps.count] = scheduled
-            slot[program.steps.count + 1] = now
+            slot[stepCount] = scheduled
+            slot[stepCount + 1] = now
             let sequence = slotSequence[index]
-            for (position, step) in program.steps.enumerated() {
+            for position in 0..<stepCount {
                 slot[position] = now
-                guard let send = step.send else { continue }
-                length += TemplateRenderer.render(send, into: sendBuffer + length, connection: firstConnection + index,
-                                                  sequence: sequence, random: &random[index])
+                length += render(position, at: sendBuffer + length, index, sequence: sequence)
             }
             connection.pointee.begun += 1
             slotSequence[index] &+= 1
-            if plan.measuring(scheduled) { result.messagesSent &+= 1 }
+            if plan.measuring(scheduled) {
+                result.messagesSent &+= 1
+                sentInWindow[index] = true
+            }
+            // One send per iteration when the scenario asks for small writes (the case Nagle coalesces).
+            if !plan.batchWrites {
+                guard write(index, length, now: now) else { return }
+                length = 0
+                if connection.pointee.pendingEnd > connection.pointee.pendingOffset { break }
+            }
         }
         let inFlight = connection.pointee.begun - connection.pointee.iteration
         if inFlight > result.peakInFlight { result.peakInFlight = inFlight }
@@ -99,6 +118,11 @@ extension ConversationWorker {
         let fromCarry = input == nil
         var view = input ?? UnsafeRawBufferPointer(start: connection.pointee.carry, count: connection.pointee.carried)
         var consumed = 0
+        guard !program.steps.isEmpty else {
+            // Idle, without pings: nothing is asked, so any byte is one the server should not have sent.
+            if view.count > 0 { mismatch(index, detail: "the server sent \(view.count) bytes on an idle connection", got: view) }
+            return view.count
+        }
         // Pipelined: the sender tops up the iterations in flight before the receiver reads.
         if depth > 1 { fillPipeline(index, now: now) }
         steps: while connection.pointee.state == .active, connection.pointee.generation == generation {
@@ -114,15 +138,16 @@ extension ConversationWorker {
                 break
             }
             let position = connection.pointee.step
-            if position == program.steps.count {
+            if position == stepCount {
                 completeIteration(index, now: now)
                 continue
             }
-            let step = program.steps[position]
+            let step = shapes[position]
             if let wait = step.wait {
                 if connection.pointee.deadlineKind != .pause {
                     connection.pointee.deadline = now + wait
                     connection.pointee.deadlineKind = .pause
+                    if now + wait < nextScan { nextScan = now + wait }
                 }
                 break
             }
@@ -130,7 +155,7 @@ extension ConversationWorker {
                 completeIteration(index, now: now, closing: true)
                 break
             }
-            if depth == 1, let send = step.send, !connection.pointee.sent {
+            if depth == 1, step.sends, !connection.pointee.sent {
                 // Bytes read before this send cannot answer it: the answer before took fewer bytes
                 // than the server sent (a framing that stops short) or the server answered twice.
                 if !datagrams, view.count > consumed {
@@ -140,11 +165,10 @@ extension ConversationWorker {
                 }
                 connection.pointee.sent = true
                 ring(index, connection.pointee.iteration)[position] = now
-                let length = TemplateRenderer.render(send, into: sendBuffer, connection: firstConnection + index,
-                                                     sequence: slotSequence[index] &- 1, random: &random[index])
+                let length = render(position, at: sendBuffer, index, sequence: slotSequence[index] &- 1)
                 guard write(index, length, now: now) else { break }
             }
-            guard let expect = step.expect else {
+            guard step.expects else {
                 nextStep(index, now: now)
                 continue
             }
@@ -160,8 +184,12 @@ extension ConversationWorker {
             }
             let remaining = UnsafeRawBufferPointer(rebasing: view[consumed...])
             guard !remaining.isEmpty else { break }
-            let (taken, status) = ExpectMatcher.feed(expect, remaining, &connection.pointee.progress,
-                                                     maximum: plan.maxMessageSize, whole: datagrams)
+            // The iteration's sequence number, which an echo answer carries.
+            let sequence = slotSequence[index] &- (connection.pointee.begun &- connection.pointee.iteration)
+            let (taken, status) = step.echo > 0
+                ? ExpectMatcher.feedEcho(filler, size: step.echo, verify: step.verify, remaining, &connection.pointee.progress, sequence: sequence)
+                : ExpectMatcher.feed(program.steps[position].expect!, remaining, &connection.pointee.progress,
+                                     maximum: plan.maxMessageSize, whole: datagrams, sequence: sequence)
             switch status {
             case .complete where datagrams && taken < remaining.count:
                 mismatch(index, detail: "\(remaining.count - taken) bytes follow the expected message in the datagram", got: remaining)
@@ -199,6 +227,20 @@ extension ConversationWorker {
         return consumed
     }
 
+    /// Renders step `position`'s send for connection `index` at `buffer`; the bytes written (0: no send).
+    @inline(__always)
+    private func render(_ position: Int, at buffer: UnsafeMutableRawPointer, _ index: Int, sequence: UInt64) -> Int {
+        let shape = shapes[position]
+        guard shape.sends else { return 0 }
+        if shape.filler > 0 {
+            guard fillerPrefilled else { return TemplateRenderer.renderFiller(filler, size: shape.filler, into: buffer, sequence: sequence) }
+            Payload.writeSequence(sequence, into: buffer, size: shape.filler)
+            return shape.filler
+        }
+        return TemplateRenderer.render(program.steps[position].send!, into: buffer, connection: firstConnection + index,
+                                       sequence: sequence, random: &random[index])
+    }
+
     /// The step is done: the next one begins (and, without a send of its own, is timed from now).
     func nextStep(_ index: Int, now: UInt64) {
         let connection = connections + index
@@ -207,7 +249,7 @@ extension ConversationWorker {
         connection.pointee.progress = ExpectProgress()
         connection.pointee.deadline = 0
         connection.pointee.deadlineKind = .none
-        if connection.pointee.step < program.steps.count, program.steps[connection.pointee.step].send == nil {
+        if connection.pointee.step < stepCount, !shapes[connection.pointee.step].sends {
             ring(index, connection.pointee.iteration)[connection.pointee.step] = now
         }
     }
@@ -217,12 +259,13 @@ extension ConversationWorker {
         let connection = connections + index
         let position = connection.pointee.step
         let slot = ring(index, connection.pointee.iteration)
-        let scheduled = slot[program.steps.count]
+        let scheduled = slot[stepCount]
         if datagrams, connection.pointee.awaiting {
             result.udp.received &+= 1
             connection.pointee.awaiting = false
         }
-        guard let target = program.steps[position].result else { return }
+        let target = shapes[position].result
+        guard target >= 0 else { return }
         guard plan.measuring(scheduled) else { return }
         let started = slot[position]
         let corrected = schedule != nil && position == program.firstSend ? min(scheduled, started) : started
@@ -236,9 +279,11 @@ extension ConversationWorker {
     private func completeIteration(_ index: Int, now: UInt64, closing: Bool = false) {
         let connection = connections + index
         let slot = ring(index, connection.pointee.iteration)
-        let scheduled = slot[program.steps.count]
-        let started = slot[program.steps.count + 1]
-        if plan.measuring(scheduled) {
+        let scheduled = slot[stepCount]
+        let started = slot[stepCount + 1]
+        // Closed loop: an answer counts inside the window only (its bytes are counted there too);
+        // open loop: every iteration meant for the window counts, late answers included.
+        if plan.measuring(scheduled), schedule != nil || plan.measuring(now) {
             result.latency.record(now &- scheduled)
             intervals.slot.pointee.latency.record(now &- scheduled)
             if schedule != nil {
@@ -254,6 +299,10 @@ extension ConversationWorker {
         connection.pointee.progress = ExpectProgress()
         connection.pointee.deadline = 0
         connection.pointee.deadlineKind = .none
+        if plan.thinkTime > 0 {
+            connection.pointee.notBefore = now + plan.thinkTime
+            thinking.push(index, at: connection.pointee.notBefore)
+        }
         guard !reuse || closing, !datagrams else { return }
         closeConnection(index)
         if plan.running(now) { open(index) }
@@ -277,7 +326,16 @@ extension ConversationWorker {
         connection.pointee.deadline = 0
         connection.pointee.deadlineKind = .none
         connection.pointee.carried = 0
-        connection.pointee.due = max(now, 1)
+        dueAt(index, max(now, 1))
+    }
+
+    /// The next iteration of connection `index` waits until `time` (a lost datagram's
+    /// successor); the next deadline scan, brought forward to then, starts it. (The schedule's
+    /// slots and think times have their own wake-ups in the run loop.)
+    @inline(__always)
+    func dueAt(_ index: Int, _ time: UInt64) {
+        connections[index].due = time
+        if time < nextScan { nextScan = time }
     }
 
     // MARK: Sockets
@@ -345,8 +403,10 @@ extension ConversationWorker {
         let connection = connections + index
         let generation = connection.pointee.generation
         if flags & Epoll.writable != 0 {
-            guard flush(index, now: now) else { return }
-            if depth > 1 { advance(index, now: now, input: nil) }
+            if flush(index, now: now), depth > 1 { advance(index, now: now, input: nil) }
+            // A send still blocked must not keep the answers unread: the server may be blocked
+            // sending them, waiting for this side to read (a deadlock with large messages).
+            guard connection.pointee.state == .active, connection.pointee.generation == generation else { return }
         }
         guard flags & (Epoll.readable | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 else { return }
         // A few reads per event, so one busy connection cannot starve the others.
@@ -450,7 +510,18 @@ extension ConversationWorker {
         let connection = connections + index
         let inProgress = connection.pointee.iteration < connection.pointee.begun
         let position = connection.pointee.step
-        if inProgress, position < program.steps.count, case .close? = program.steps[position].expect, connection.pointee.carried == 0 {
+        if echo {
+            // A raw echo load: any close of the server's is one, with what it still owed.
+            let owed = connection.pointee.begun - connection.pointee.iteration
+            let partial = connection.pointee.progress.done > 0 ? " in the middle of an answer" : ""
+            result.record(.closed, owed > 0
+                ? "the server closed a connection\(partial) with \(owed) answer\(owed == 1 ? "" : "s") owed"
+                : "the server closed a connection")
+            closeConnection(index)
+            scheduleReconnect(index)
+            return
+        }
+        if inProgress, position < stepCount, case .close? = program.steps[position].expect, connection.pointee.carried == 0 {
             answered(index, now: now)
             nextStep(index, now: now)
             completeIteration(index, now: now, closing: true)
@@ -464,7 +535,7 @@ extension ConversationWorker {
             return
         }
         let carried = UnsafeRawBufferPointer(start: connection.pointee.carry, count: connection.pointee.carried)
-        let message = "\(program.describe(min(position, program.steps.count - 1))): the server closed the connection"
+        let message = "\(program.describe(min(position, stepCount - 1))): the server closed the connection"
             + (carried.isEmpty ? "" : " after \(ByteText.quote(carried.bindMemory(to: UInt8.self)))")
         result.record(.closed, message)
         if result.protocolMismatches.count < WorkerResult.keptMismatches { result.protocolMismatches.append(message) }
