@@ -232,8 +232,7 @@ extension ConnectionEngine {
     private func render(_ position: Int, at buffer: UnsafeMutableRawPointer, _ index: Int, sequence: UInt64) -> Int {
         let shape = shapes[position]
         guard shape.sends else { return 0 }
-        if shape.filler > 0 {
-            guard fillerPrefilled else { return TemplateRenderer.renderFiller(filler, size: shape.filler, into: buffer, sequence: sequence) }
+        if fillerPrefilled {
             Payload.writeSequence(sequence, into: buffer, size: shape.filler)
             return shape.filler
         }

@@ -109,7 +109,6 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     /// Request-response's filler and its answer: errors counted as a raw echo load counts them.
     let echo: Bool
     /// TCP: TCP_INFO is read at the window's opening, per interval, and as connections close.
-    let readsTCPInfo: Bool
     var tcpInfo: TCPInfoSampler
     /// Ramp-up: nanoseconds between two connection opens, and the next connection to open.
     let openTick: Double?
@@ -125,8 +124,9 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     let buffer: UnsafeMutableRawPointer
     let bufferCapacity: Int
     let sendBuffer: UnsafeMutableRawPointer
-    /// Request-response's filler program: the send buffer holds filler messages back to back from
-    /// `init` on (nothing else is rendered there), so a message costs its 8 sequence bytes only.
+    /// A program of one filler send (request-response, connect, pings): the send buffer holds
+    /// filler messages back to back from `init` on (nothing else is rendered there), so a message
+    /// costs its 8 sequence bytes only.
     let fillerPrefilled: Bool
     let sendBufferCapacity: Int
 
@@ -141,9 +141,8 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         ringSize = 1 << (Int.bitWidth - (depth - 1).leadingZeroBitCount)
         datagrams = plan.transport == .udp
         echo = plan.echoesFiller
-        readsTCPInfo = !datagrams && !plan.target.isUnix
         openTick = plan.connectRate.map { 1e9 / ($0 * Double(count) / Double(plan.totalConnections)) }
-        tcpInfo = TCPInfoSampler(count: readsTCPInfo ? count : 0)
+        tcpInfo = TCPInfoSampler(count: count, enabled: !datagrams && !plan.target.isUnix)
         reuse = plan.reuseConnection || datagrams
         epoll = try Epoll()
         connections = .allocate(capacity: count)
@@ -178,7 +177,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         sendBufferCapacity = max(64 << 10, program.iterationBytes)
         sendBuffer = .allocate(byteCount: sendBufferCapacity, alignment: 16)
         let messageSize = stepCount == 1 ? program.shapes[0].filler : 0
-        fillerPrefilled = echo && messageSize > 0
+        fillerPrefilled = messageSize > 0
         if fillerPrefilled {
             for offset in stride(from: 0, through: sendBufferCapacity - messageSize, by: messageSize) {
                 (sendBuffer + offset).copyMemory(from: filler, byteCount: messageSize)
@@ -218,17 +217,13 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
             var until = min(min(plan.endTime, nextScan), min(reopening.nextDeadline ?? .max, thinking.nextDeadline ?? .max))
             if let schedule { until = min(until, schedule.nextDue) }
             // The window's opening reads TCP_INFO of the open connections: on time, not up to 10 ms late.
-            if readsTCPInfo, !tcpInfo.windowOpened, plan.measureStart > now { until = min(until, plan.measureStart) }
+            if !tcpInfo.windowOpened, plan.measureStart > now { until = min(until, plan.measureStart) }
             if nextToOpen < count, openTick != nil { until = min(until, openTime(nextToOpen)) }
             let ready = epoll.wait(into: events, capacity: capacity, timeoutNanoseconds: until > now ? until - now : 0)
             now = MonotonicClock.now()
-            if readsTCPInfo {
-                intervals.roll(now, totals: result.intervalTotals) { sampleTCPInfo(into: $0) }
-                if !tcpInfo.windowOpened, now >= plan.measureStart {
-                    tcpInfo.openWindow(into: &result) { connections[$0].state == .closed ? nil : (connections[$0].fd, connections[$0].state == .active) }
-                }
-            } else {
-                intervals.roll(now, totals: result.intervalTotals)
+            intervals.roll(now, totals: result.intervalTotals) { sampleTCPInfo(into: $0) }
+            if !tcpInfo.windowOpened, now >= plan.measureStart {
+                tcpInfo.openWindow(into: &result) { connections[$0].state == .closed ? nil : (connections[$0].fd, connections[$0].state == .active) }
             }
             for i in 0..<ready {
                 let index = Int(events[i].data.u64)
@@ -260,7 +255,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         }
         // The last interval's sample, as the window closes (before the drain closes connections),
         // unless a roll at the window's end itself already sealed the last interval with its sample.
-        if readsTCPInfo, intervals.nextBoundary - intervals.length < plan.endTime { sampleTCPInfo(into: intervals.slot) }
+        if intervals.nextBoundary - intervals.length < plan.endTime { sampleTCPInfo(into: intervals.slot) }
         intervals.closeWindow(totals: result.intervalTotals)
         totalsAtEnd = result.intervalTotals
         countUnsentWhileDown()
@@ -366,7 +361,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         connections[index] = Connection(fd: -1, state: .connecting, generation: generation, opened: now,
                                         deadline: now + plan.connectTimeout, deadlineKind: .connect,
                                         carryCapacity: carry.1, carry: carry.0, pendingCapacity: pending.1, pending: pending.0)
-        if readsTCPInfo { tcpInfo.opening(index) }
+        tcpInfo.opening(index)
         if generation > 1 { resumeSchedule(index, now: now) }
         do {
             let started = try plan.startConnection()
@@ -410,7 +405,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         // conversation (or per request) counts the window's connects only.
         if !datagrams, reuse || plan.measuring(now) { result.connectLatency.record(now - connections[index].opened) }
         // Its close adds its whole TCP_INFO to the window's: what it resent in the warm-up comes off.
-        if readsTCPInfo { tcpInfo.connected(index, into: &result) }
+        tcpInfo.connected(index, into: &result)
         if result.effectiveOptions == nil {
             result.effectiveOptions = SocketOptionSet.effective(of: connections[index].fd, ipv6: plan.target.family == .ipv6, tcp: !datagrams)
         }
@@ -440,7 +435,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     func closeConnection(_ index: Int) {
         if connections[index].state == .active {
             result.connectionsOpen -= 1
-            if readsTCPInfo { tcpInfo.closing(connections[index].fd, into: &result) }
+            tcpInfo.closing(connections[index].fd, into: &result)
         }
         // Open loop: iterations begun on this connection are its schedule's history.
         if reuse { scheduleBase[index] &+= connections[index].begun }

@@ -132,21 +132,14 @@ enum TemplateRenderer {
                 }
                 length += count
             case .payload(let size):
-                // The engine renders a send that is only this piece with `renderFiller` (no per-byte work).
+                // The engine prefills its send buffer for a program of only this piece and writes
+                // the sequence number alone (`ConnectionEngine.fillerPrefilled`); this is the rest.
                 Payload.fill(buffer + length, size: size)
                 Payload.writeSequence(sequence, into: buffer + length, size: size)
                 length += size
             }
         }
         return length
-    }
-
-    /// Request-response's filler message: `size` bytes of `filler` with `sequence` over the first 8.
-    @inline(__always)
-    static func renderFiller(_ filler: UnsafeRawPointer, size: Int, into buffer: UnsafeMutableRawPointer, sequence: UInt64) -> Int {
-        buffer.copyMemory(from: filler, byteCount: size)
-        Payload.writeSequence(sequence, into: buffer, size: size)
-        return size
     }
 
     /// `value` in decimal at `buffer`; the digits written.

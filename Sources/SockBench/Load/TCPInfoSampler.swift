@@ -4,16 +4,20 @@
 /// last read, so an interval counts only what was retransmitted since, and what a connect still
 /// under way as the window opened had resent (the warm-up's SYNs, taken off the window's count
 /// once it connects; one that never does is never counted). Storage is allocated once; a read
-/// is one `getsockopt`.
+/// is one `getsockopt`. A disabled sampler (UDP, unix sockets: no TCP_INFO) does nothing.
 struct TCPInfoSampler: ~Copyable {
     private let retransmissionsRead: UnsafeMutablePointer<UInt64>
     private let warmupRetransmissions: UnsafeMutablePointer<UInt64>
     private let count: Int
-    /// True once the window opened (and the open connections' warm-up TCP_INFO was read).
-    private(set) var windowOpened = false
+    private let enabled: Bool
+    /// True once the window opened (and the open connections' warm-up TCP_INFO was read); from
+    /// the start when disabled, so nothing waits for the window's opening to read it.
+    private(set) var windowOpened: Bool
 
-    init(count: Int) {
+    init(count: Int, enabled: Bool = true) {
         self.count = count
+        self.enabled = enabled
+        windowOpened = !enabled
         retransmissionsRead = .allocate(capacity: max(1, count))
         retransmissionsRead.initialize(repeating: 0, count: max(1, count))
         warmupRetransmissions = .allocate(capacity: max(1, count))
@@ -27,6 +31,7 @@ struct TCPInfoSampler: ~Copyable {
 
     /// The window opened. `socket(index)`: the slot's descriptor and whether it is connected (nil: closed).
     mutating func openWindow(into result: inout WorkerResult, _ socket: (Int) -> (fd: Int32, connected: Bool)?) {
+        guard !windowOpened else { return }
         windowOpened = true
         for index in 0..<count {
             guard let (fd, connected) = socket(index), let info = TCPInfo.read(fd) else { continue }
@@ -43,6 +48,7 @@ struct TCPInfoSampler: ~Copyable {
     /// long-lived connections are followed from interval to interval) into the interval being
     /// sealed. `connectedFD(index)`: the slot's descriptor when it is connected, else nil.
     func sample(into slot: UnsafeMutablePointer<IntervalRecorder.Slot>, _ connectedFD: (Int) -> Int32?) {
+        guard enabled else { return }
         var index = 0
         while index < count, !slot.pointee.tcpInfo.isFull {
             if let fd = connectedFD(index), let info = TCPInfo.read(fd) {
@@ -56,19 +62,21 @@ struct TCPInfoSampler: ~Copyable {
 
     /// Slot `index` opens a new connection: nothing is read of it yet.
     func opening(_ index: Int) {
+        guard enabled else { return }
         retransmissionsRead[index] = 0
         warmupRetransmissions[index] = 0
     }
 
     /// Slot `index` connected: what it resent in the warm-up comes off (its close adds its whole TCP_INFO).
     func connected(_ index: Int, into result: inout WorkerResult) {
+        guard enabled else { return }
         if warmupRetransmissions[index] > 0 { result.tcpInfoAtWindowStart.addWarmupRetransmissions(warmupRetransmissions[index]) }
     }
 
     /// A connected socket closes: its whole TCP_INFO is the window's, or the warm-up's when the
     /// window has not opened yet.
     func closing(_ fd: Int32, into result: inout WorkerResult) {
-        guard let info = TCPInfo.read(fd) else { return }
+        guard enabled, let info = TCPInfo.read(fd) else { return }
         if windowOpened { result.tcpInfo.add(info) } else { result.tcpInfoClosedInWarmup.add(info) }
     }
 }
