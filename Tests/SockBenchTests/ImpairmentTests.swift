@@ -129,8 +129,11 @@ struct ImpairmentTests {
         server: {kind: tcp-echo}
         load: {connections: 1, duration: 500ms, warmup: 100ms, message_size: 1KiB}
         impair: {slice: 100}
+        capture: {mode: full}
         """)
         let segments = try #require(sliced.capture?.analysis?.tcp?.segmentsPerMessage)
+        // Every packet: a sliced exchange waits on delayed ACKs (tens of ms), so capture windows of a
+        // loaded machine could hold no answer at all.
         #expect(segments.serverToClient >= 9, "1 KiB answers in 100-byte writes: \(segments)")
         #expect((sliced.impairment?.injected?.slicedWrites ?? 0) > 0)
 

@@ -61,11 +61,16 @@ struct ImpairmentLane {
     /// Drops the first chunk whole (a datagram that could not be sent).
     mutating func dropFirst() { consume(chunks[head].remaining) }
 
-    /// Rate cap: `bytes` left at `now`. Up to 1 ms of lateness is made up, so wake-up delays do not
-    /// lower the average rate; longer idle time is not saved up (no burst beyond 1 ms).
+    /// Rate cap: `bytes` left at `now`. Up to `catchUpNanoseconds` of lateness is made up, so wake-up
+    /// delays do not lower the average rate; longer idle time is not saved up.
     mutating func charge(_ bytes: Int, now: UInt64, bitsPerSecond: Double) {
-        let start = max(nextSendAt, now > 1_000_000 ? now - 1_000_000 : 0)
+        let start = max(nextSendAt, now > Self.catchUpNanoseconds ? now - Self.catchUpNanoseconds : 0)
         nextSendAt = start + UInt64(Double(bytes) * 8e9 / bitsPerSecond)
     }
 
+    /// How late a capped lane may be and still send what it owes: tbf's burst, in time. 1 ms was too
+    /// little on a loaded CI machine (a debug proxy ran a 100 Mbit/s cap at 92 Mbit/s, 98 here with
+    /// both cores busy); 10 ms keeps the average through late wake-ups, at the cost of a burst of at most 10 ms at line
+    /// rate after one.
+    static let catchUpNanoseconds: UInt64 = 10_000_000
 }
