@@ -14,7 +14,7 @@ struct ConnectionEngineTests {
         return LoadPlan(scenario: scenario, target: try SocketAddress(parsing: "127.0.0.1:9"))
     }
 
-    @Test("request-response, connect and idle (with and without pings) play steps; streams and UDP filler loads do not")
+    @Test("request-response, connect, idle (with and without pings) and TCP streams play steps; UDP filler loads and streams do not")
     func whichEngine() throws {
         let rr = try Self.plan("name: a\nserver: {kind: tcp-echo}\nload: {connections: 2, message_size: 100, depth: 4}\n")
         #expect(rr.playsSteps && rr.echoesFiller && rr.reuseConnection)
@@ -28,7 +28,9 @@ struct ConnectionEngineTests {
         let pinged = try Self.plan("name: a\nserver: {kind: tcp-echo}\nload: {pattern: idle, ping_interval: 1s}\n")
         #expect(pinged.playsSteps && pinged.conversation.count == 1 && pinged.rate != nil)
         let stream = try Self.plan("name: a\nserver: {kind: tcp-sink}\nload: {message_size: 64KiB}\n")
-        #expect(!stream.playsSteps)
+        #expect(stream.playsSteps && stream.conversation.isEmpty && !stream.echoesFiller)
+        let udpStream = try Self.plan("name: a\nserver: {kind: udp-sink}\nload: {message_size: 64}\n")
+        #expect(!udpStream.playsSteps)
         let udp = try Self.plan("name: a\nserver: {kind: udp-echo}\nload: {message_size: 64}\n")
         #expect(!udp.playsSteps)
     }
@@ -108,5 +110,44 @@ struct ConnectionEngineTests {
         #expect(result.messagesReceived >= 10 && result.messagesReceived <= 42, "\(result.messagesReceived)")
         // Median latency is a loopback round trip, far below the 50 ms think time.
         #expect(result.latency.percentile(50) < 25_000_000)
+    }
+
+    // MARK: Streams on the engine
+
+    static func stream(_ yaml: String) throws -> LoadEngineTests.Measured {
+        try LoadEngineTests.measure(try ScenarioLoader.load(text: yaml, path: "engine.yaml"))
+    }
+
+    @Test("a stream in each direction against tcp-source: bytes move the way asked, none the other way, 0 errors, no slot starved",
+          arguments: ["download", "both"])
+    func streamDirections(_ direction: String) throws {
+        let measured = try Self.stream("name: a\nserver: {kind: tcp-source}\nload: {pattern: stream, direction: \(direction), connections: 2, message_size: 16KiB, warmup: 100ms, duration: 500ms}\n")
+        let result = measured.result
+        #expect(result.errors.total == 0, "\(result.firstError ?? "")")
+        #expect(result.bytesReceived > 1 << 20, "\(result.bytesReceived)")
+        if direction == "both" { #expect(result.bytesSent > 1 << 20, "\(result.bytesSent)") } else { #expect(result.bytesSent == 0) }
+        #expect(result.connectionsStarved == 0 && result.connectionsEstablished == 2 && result.connectLatency.count == 2)
+    }
+
+    @Test("an upload into a server that resets: reset errors, reconnects, and bytes keep moving after each")
+    func streamReset() throws {
+        let server = try PlainEchoServer(fault: .reset(after: 20))
+        defer { server.stop() }
+        let result = try Self.run("name: a\nserver: {kind: external, address: \(server.address)}\nload: {pattern: stream, direction: both, connections: 1, message_size: 4KiB, warmup: 0s, duration: 600ms, reconnect_delay: 20ms}\n",
+                                  against: server)
+        #expect(result.errors.reset + result.errors.closed > 0, "\(result.errors)")
+        #expect(result.reconnects > 0 && result.bytesSent > 0)
+        #expect(result.errors.timeout == 0 && result.errors.other == 0, "\(result.errors) \(result.firstError ?? "")")
+    }
+
+    @Test("an upload into an echo server nobody reads from: the echo fills up, writes stop, and the stall rule (idle_timeout) ends it with a timeout")
+    func streamStall() throws {
+        let server = try PlainEchoServer()
+        defer { server.stop() }
+        let result = try Self.run("name: a\nserver: {kind: external, address: \(server.address)}\nload: {pattern: stream, direction: upload, connections: 1, message_size: 64KiB, warmup: 0s, duration: 1500ms, idle_timeout: 300ms, reconnect: false}\n",
+                                  against: server)
+        #expect(result.errors.timeout == 1, "\(result.errors) \(result.firstError ?? "")")
+        #expect(result.firstError?.contains("the stream stalled: no byte moved for 300ms") == true, "\(result.firstError ?? "")")
+        #expect(result.bytesSent > 0 && result.connectionsOpen == 0)
     }
 }

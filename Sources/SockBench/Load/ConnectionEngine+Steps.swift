@@ -398,6 +398,10 @@ extension ConnectionEngine {
 
     /// An epoll event on an open connection: flush what is pending, read what arrived.
     func service(_ index: Int, flags: UInt32) {
+        if streaming {
+            serviceStream(index, flags: flags)
+            return
+        }
         let now = MonotonicClock.now()
         let connection = connections + index
         let generation = connection.pointee.generation
@@ -513,11 +517,9 @@ extension ConnectionEngine {
             // A raw echo load: any close of the server's is one, with what it still owed.
             let owed = connection.pointee.begun - connection.pointee.iteration
             let partial = connection.pointee.progress.done > 0 ? " in the middle of an answer" : ""
-            result.record(.closed, owed > 0
+            closeWithError(index, .closed, owed > 0
                 ? "the server closed a connection\(partial) with \(owed) answer\(owed == 1 ? "" : "s") owed"
                 : "the server closed a connection")
-            closeConnection(index)
-            scheduleReconnect(index)
             return
         }
         if inProgress, position < stepCount, case .close? = program.steps[position].expect, connection.pointee.carried == 0 {

@@ -11,8 +11,9 @@ import Glibc
 /// (kept-alive conversations, request-response, idle pings), until the end. `LoadPlan` builds
 /// the program: a scenario's conversation, request-response with a payload of its own or with
 /// sockbench's filler and sequence numbers (`.payload` and `.echo`), idle connections (no steps,
-/// or a ping). Only TCP streams (`StreamWorker`) and UDP's filler loads (`UDPWorker`, which match
-/// answers by sequence number, out of order) run elsewhere.
+/// or a ping); a TCP or unix stream is the program with no messages (`ConnectionEngine+Stream`).
+/// Only UDP's filler loads (`UDPWorker`, which match answers by sequence number, out of order)
+/// run elsewhere.
 ///
 /// Iterations are closed loop (the next follows the last, after `think_time`), open loop
 /// (`rate`: each iteration has a scheduled start on the worker's `SendSchedule`, and its
@@ -67,6 +68,8 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         var pending: UnsafeMutableRawPointer?
         /// Think time: no iteration starts before this moment.
         var notBefore: UInt64 = 0
+        /// Streams: the last moment a byte moved (the stall rule).
+        var lastActivity: UInt64 = 0
     }
 
     let plan: LoadPlan
@@ -108,6 +111,8 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     let datagrams: Bool
     /// Request-response's filler and its answer: errors counted as a raw echo load counts them.
     let echo: Bool
+    /// A TCP or unix stream: no steps, bytes written and read as fast as the socket takes them.
+    let streaming: Bool
     /// TCP: TCP_INFO is read at the window's opening, per interval, and as connections close.
     var tcpInfo: TCPInfoSampler
     /// Ramp-up: nanoseconds between two connection opens, and the next connection to open.
@@ -141,9 +146,10 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         ringSize = 1 << (Int.bitWidth - (depth - 1).leadingZeroBitCount)
         datagrams = plan.transport == .udp
         echo = plan.echoesFiller
+        streaming = plan.pattern == .stream && !datagrams
         openTick = plan.connectRate.map { 1e9 / ($0 * Double(count) / Double(plan.totalConnections)) }
         tcpInfo = TCPInfoSampler(count: count, enabled: !datagrams && !plan.target.isUnix)
-        reuse = plan.reuseConnection || datagrams
+        reuse = plan.reuseConnection || datagrams || streaming
         epoll = try Epoll()
         connections = .allocate(capacity: count)
         connections.initialize(repeating: Connection(), count: count)
@@ -162,7 +168,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         stepCount = program.steps.count
         shapes = .allocate(capacity: max(1, stepCount))
         shapes.initialize(from: program.shapes, count: stepCount)
-        filler = Payload.makeTemplate(size: program.shapes.reduce(0) { max($0, max($1.filler, $1.echo)) })
+        filler = Payload.makeTemplate(size: program.shapes.reduce(streaming ? plan.messageSize : 0) { max($0, max($1.filler, $1.echo)) })
         timesPerIteration = stepCount + 2
         times = .allocate(capacity: count * ringSize * timesPerIteration)
         times.initialize(repeating: 0, count: count * ringSize * timesPerIteration)
@@ -274,6 +280,8 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     private func finish(events: UnsafeMutablePointer<epoll_event>, capacity: Int32) {
         // so_linger 0 asks for abortive closes: the connections end with the RST asked for, no FIN.
         guard !plan.control.stopRequested, plan.clientOptions[.so_linger] != .integer(0) else { return }
+        // A download has nothing to hand over: the server would only go on sending.
+        if streaming, plan.direction == .download { return }
         for index in 0..<count where connections[index].state == .active {
             shutdown(connections[index].fd, Int32(SHUT_WR))
             try? watch(index, Epoll.readable)
@@ -413,8 +421,19 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         connections[index].state = .active
         connections[index].deadline = 0
         connections[index].deadlineKind = .none
+        if streaming {
+            beginStream(index, now: now)
+            return
+        }
         try? watch(index, Epoll.readable)
         begin(index, now: now)
+    }
+
+    /// An error that ends the connection: counted, closed, and opened again per the reconnect policy.
+    func closeWithError(_ index: Int, _ category: ErrorCounts.Category, _ message: @autoclosure () -> String) {
+        result.record(category, message())
+        closeConnection(index)
+        scheduleReconnect(index)
     }
 
     func failConnect(_ index: Int, _ category: ErrorCounts.Category, _ message: String) {
@@ -489,9 +508,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
                     if datagrams {
                         lost(index, now: now)
                     } else if echo {
-                        result.record(.timeout, "no answer within \(Quantity.formatDuration(plan.requestTimeout))")
-                        closeConnection(index)
-                        scheduleReconnect(index)
+                        closeWithError(index, .timeout, "no answer within \(Quantity.formatDuration(plan.requestTimeout))")
                     } else {
                         mismatch(index, detail: "nothing matching within \(Quantity.formatDuration(plan.requestTimeout))", got: nil)
                     }
@@ -499,6 +516,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
                     connections[index].deadline = 0
                 }
             }
+            if streaming, streamStalled(index, now: now) { continue }
             guard connections[index].state != .closed else { continue }
             open += 1
             if connections[index].deadline != 0 { wake = min(wake, connections[index].deadline) }
@@ -513,9 +531,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     func mismatch(_ index: Int, detail: String, got: UnsafeRawBufferPointer?) {
         if echo {
             // A raw echo load: the bytes are not the answer sent for; no step to name.
-            result.record(.integrity, detail)
-            closeConnection(index)
-            scheduleReconnect(index)
+            closeWithError(index, .integrity, detail)
             return
         }
         let step = min(connections[index].step, stepCount - 1)
@@ -542,8 +558,6 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
             reopenKeptAlive(index, now: MonotonicClock.now())
             return
         }
-        result.record(ErrorCounts.category(of: code), "connection to \(plan.target): \(String(cString: strerror(code)))")
-        closeConnection(index)
-        scheduleReconnect(index)
+        closeWithError(index, ErrorCounts.category(of: code), "connection to \(plan.target): \(String(cString: strerror(code)))")
     }
 }

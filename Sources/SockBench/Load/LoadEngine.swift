@@ -67,11 +67,10 @@ public enum LoadEngine {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)
             let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength, gate: captureGate)
             let first = index * (connections / threadCount) + min(index, connections % threadCount)
-            switch plan.transport {
-            case _ where plan.playsSteps:
+            if plan.playsSteps {
                 workers.append(try ConnectionEngine(plan: plan, connections: share, firstConnection: first, intervals: recorder))
-            case .tcp: workers.append(try StreamWorker(plan: plan, connections: share, intervals: recorder))
-            case .udp: workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
+            } else {
+                workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
             }
         }
         let recorders = workers.map(\.intervals)
