@@ -57,6 +57,9 @@ public final class CaptureSession: @unchecked Sendable {
     // Written by the capture thread, read after it is joined.
     private var failure: CaptureError?
     private var kernelDropped: UInt64 = 0
+    /// How long before its window a handle is opened (`read`).
+    static let setupLead: UInt64 = 150_000_000
+
     /// When a capture socket was attached and detached (CLOCK_MONOTONIC ns).
     private var attached: [(start: UInt64, end: UInt64)] = []
 
@@ -138,8 +141,18 @@ public final class CaptureSession: @unchecked Sendable {
                 (window.start, index == windows.count - 1 ? UInt64.max - start : window.end)
             }
             for (open, close) in spans {
-                guard sleep(until: start + open) else { return }
-                capture = try Self.open(settings)
+                // A handle takes milliseconds to set up, tens on a busy machine (the last window of a
+                // 1 s run was once attached after the run's end, and no close was on file): it is
+                // opened ahead of its window, taking nothing, and armed as the window opens.
+                guard sleep(until: start + open - min(start + open, Self.setupLead)) else { return }
+                let prepared = try Self.open(settings)
+                _ = prepared.acceptNothing()
+                guard sleep(until: start + open) else {
+                    prepared.close()
+                    return
+                }
+                try prepared.arm(filter: settings.filter)
+                capture = prepared
                 guard attach(capture) else { return }
                 try copy(capture) { start + close }
                 try closeWindow(capture)

@@ -120,6 +120,16 @@ final class PacketCapture: @unchecked Sendable {
         return capture
     }
 
+    /// Takes `filter`'s packets again after `acceptNothing`, dropping whatever the kernel queued
+    /// before that (a handle opened ahead of its window, which took packets for a moment).
+    func arm(filter: String) throws(CaptureError) {
+        var errorText = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        if pcap_setnonblock(handle, 1, &errorText) == 0 {
+            while pcap_dispatch(handle, -1, { _, _, _ in }, nil) > 0 {}
+        }
+        try apply(filter: filter)
+    }
+
     private func apply(filter: String) throws(CaptureError) {
         var program = bpf_program()
         guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
