@@ -41,12 +41,7 @@ extension ConnectionEngine {
                 if code != EAGAIN && code != EINTR { fail(index, code) }
                 return
             }
-            let now = MonotonicClock.now()
-            connections[index].lastActivity = now
-            if plan.measuring(now) {
-                result.bytesSent &+= UInt64(sent)
-                exchanged[index] = true
-            }
+            if moved(index) { result.bytesSent &+= UInt64(sent) }
             if sent < size { return }
         }
     }
@@ -64,13 +59,19 @@ extension ConnectionEngine {
                 if code != EAGAIN && code != EINTR { fail(index, code) }
                 return
             }
-            let now = MonotonicClock.now()
-            connections[index].lastActivity = now
-            if plan.measuring(now) {
-                result.bytesReceived &+= UInt64(received)
-                exchanged[index] = true
-            }
+            if moved(index) { result.bytesReceived &+= UInt64(received) }
         }
+    }
+
+    /// Bytes just moved on the connection: the stall rule's clock restarts; true (and the slot has
+    /// exchanged something) when they count in the window.
+    @inline(__always)
+    private func moved(_ index: Int) -> Bool {
+        let now = MonotonicClock.now()
+        connections[index].lastActivity = now
+        guard plan.measuring(now) else { return false }
+        exchanged[index] = true
+        return true
     }
 
     /// The stall rule, from the deadline scan: true when the connection was closed for it.
