@@ -228,9 +228,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         defer { events.deallocate() }
         while now < runUntil, !plan.control.stopRequested {
             // Nested two-argument min: the variadic one builds an array (an allocation per loop iteration).
-            // After the window (UDP waiting for echoes in flight), the loop's own end, not a spin on the window's.
-            let end = now < plan.endTime ? plan.endTime : runUntil
-            var until = min(min(end, nextScan), min(reopening.nextDeadline ?? .max, thinking.nextDeadline ?? .max))
+            var until = min(min(plan.endTime, nextScan), min(reopening.nextDeadline ?? .max, thinking.nextDeadline ?? .max))
             if let schedule { until = min(until, schedule.nextDue) }
             // The window's opening reads TCP_INFO of the open connections: on time, not up to 10 ms late.
             if !tcpInfo.windowOpened, plan.measureStart > now { until = min(until, plan.measureStart) }
