@@ -2,9 +2,9 @@ import Foundation
 import Testing
 @testable import SockBench
 
-/// Request-response, connect-per-request, idle connections, conversations and TCP/unix streams
-/// run on one connection engine (`ConnectionEngine`); only UDP's filler loads keep a worker of
-/// their own (`UDPWorker`). These tests pin which load runs where, and that the programs built for
+/// Request-response, connect-per-request, idle connections and conversations are step programs
+/// on one connection engine (`ConnectionEngine`); only TCP streams and UDP's filler loads keep
+/// workers of their own. These tests pin which load runs where, and that the programs built for
 /// raw echo loads count their faults as such a load must (integrity, timeout, closed: never the
 /// `protocol` of a conversation).
 @Suite("One connection engine", .serialized)
@@ -14,25 +14,25 @@ struct ConnectionEngineTests {
         return LoadPlan(scenario: scenario, target: try SocketAddress(parsing: "127.0.0.1:9"))
     }
 
-    @Test("request-response, connect, idle (with and without pings) and TCP streams play steps; UDP filler loads and streams do not")
+    @Test("request-response, connect, idle (with and without pings) and TCP streams play steps; UDP filler loads and streams are sequenced datagrams")
     func whichEngine() throws {
         let rr = try Self.plan("name: a\nserver: {kind: tcp-echo}\nload: {connections: 2, message_size: 100, depth: 4}\n")
-        #expect(rr.playsSteps && rr.echoesFiller && rr.reuseConnection)
+        #expect(!rr.sequencedDatagrams && rr.echoesFiller && rr.reuseConnection)
         #expect(rr.conversation == [ConversationStep(send: SendTemplate(pieces: [.payload(100)]), expect: .echo(size: 100, verify: true))])
         let tcpRR = try Self.plan("name: a\nserver: {kind: tcp-rr, response_size: 4KiB}\nload: {message_size: 64}\n")
         #expect(tcpRR.conversation.first?.expect == .echo(size: 4096, verify: true))
         let connect = try Self.plan("name: a\nserver: {kind: tcp-echo}\nload: {pattern: connect}\n")
-        #expect(connect.playsSteps && connect.echoesFiller && !connect.reuseConnection)
+        #expect(!connect.sequencedDatagrams && connect.echoesFiller && !connect.reuseConnection)
         let idle = try Self.plan("name: a\nserver: {kind: tcp-echo}\nload: {pattern: idle}\n")
-        #expect(idle.playsSteps && idle.echoesFiller && idle.conversation.isEmpty)
+        #expect(!idle.sequencedDatagrams && idle.echoesFiller && idle.conversation.isEmpty)
         let pinged = try Self.plan("name: a\nserver: {kind: tcp-echo}\nload: {pattern: idle, ping_interval: 1s}\n")
-        #expect(pinged.playsSteps && pinged.conversation.count == 1 && pinged.rate != nil)
+        #expect(!pinged.sequencedDatagrams && pinged.conversation.count == 1 && pinged.rate != nil)
         let stream = try Self.plan("name: a\nserver: {kind: tcp-sink}\nload: {message_size: 64KiB}\n")
-        #expect(stream.playsSteps && stream.conversation.isEmpty && !stream.echoesFiller)
+        #expect(!stream.sequencedDatagrams && stream.conversation.isEmpty && !stream.echoesFiller)
         let udpStream = try Self.plan("name: a\nserver: {kind: udp-sink}\nload: {message_size: 64}\n")
-        #expect(!udpStream.playsSteps)
+        #expect(udpStream.sequencedDatagrams)
         let udp = try Self.plan("name: a\nserver: {kind: udp-echo}\nload: {message_size: 64}\n")
-        #expect(!udp.playsSteps)
+        #expect(udp.sequencedDatagrams)
     }
 
     @Test("an echo answer is matched in pieces by both forms; a damaged sequence or filler byte is a mismatch", arguments: [3, 40, 99])
@@ -151,7 +151,7 @@ struct ConnectionEngineTests {
         #expect(result.bytesSent > 0 && result.connectionsOpen == 0)
     }
 
-    // MARK: UDP's filler loads (UDPWorker)
+    // MARK: UDP's sequenced datagrams on the engine
 
     /// Open loop at a rate the echo answers at once: most scans find the oldest datagram just sent
     /// by the schedule's visit, after the scan's clock reading (a datagram younger than `now`).

@@ -402,6 +402,10 @@ extension ConnectionEngine {
             serviceStream(index, flags: flags)
             return
         }
+        if datagramFlows != nil {
+            serviceFlow(index, flags: flags)
+            return
+        }
         let now = MonotonicClock.now()
         let connection = connections + index
         let generation = connection.pointee.generation

@@ -11,9 +11,9 @@ import Glibc
 /// (kept-alive conversations, request-response, idle pings), until the end. `LoadPlan` builds
 /// the program: a scenario's conversation, request-response with a payload of its own or with
 /// sockbench's filler and sequence numbers (`.payload` and `.echo`), idle connections (no steps,
-/// or a ping); a TCP or unix stream is the program with no messages (`ConnectionEngine+Stream`).
-/// Only UDP's filler loads (`UDPWorker`, which match answers by sequence number, out of order)
-/// run elsewhere.
+/// or a ping); a TCP or unix stream is the program with no messages (`ConnectionEngine+Stream`);
+/// UDP's filler loads match their answers by sequence number, in any order, rather than in step
+/// order (`ConnectionEngine+Datagrams`).
 ///
 /// Iterations are closed loop (the next follows the last, after `think_time`), open loop
 /// (`rate`: each iteration has a scheduled start on the worker's `SendSchedule`, and its
@@ -113,6 +113,11 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
     let echo: Bool
     /// A TCP or unix stream: no steps, bytes written and read as fast as the socket takes them.
     let streaming: Bool
+    /// UDP's filler loads: answers matched by sequence number (`ConnectionEngine+Datagrams`); nil otherwise.
+    let datagramFlows: DatagramFlows?
+    /// The loop's end: the window's, or for UDP request-response up to the loss timeout (≤ 1 s)
+    /// later, so echoes still in flight arrive and loss is not overstated.
+    let runUntil: UInt64
     /// TCP: TCP_INFO is read at the window's opening, per interval, and as connections close.
     var tcpInfo: TCPInfoSampler
     /// Ramp-up: nanoseconds between two connection opens, and the next connection to open.
@@ -147,6 +152,8 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         datagrams = plan.transport == .udp
         echo = plan.echoesFiller
         streaming = plan.pattern == .stream && !datagrams
+        datagramFlows = plan.sequencedDatagrams ? DatagramFlows(plan: plan, count: count) : nil
+        runUntil = plan.endTime + (datagramFlows?.echoes == true ? min(plan.udpLossTimeout, 1_000_000_000) : 0)
         openTick = plan.connectRate.map { 1e9 / ($0 * Double(count) / Double(plan.totalConnections)) }
         tcpInfo = TCPInfoSampler(count: count, enabled: !datagrams && !plan.target.isUnix)
         reuse = plan.reuseConnection || datagrams || streaming
@@ -210,6 +217,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         sendBuffer.deallocate()
         shapes.deallocate()
         filler.deallocate()
+        datagramFlows?.deallocate()
     }
 
     func run() {
@@ -218,9 +226,11 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         let capacity: Int32 = 512
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         defer { events.deallocate() }
-        while plan.running(now) {
+        while now < runUntil, !plan.control.stopRequested {
             // Nested two-argument min: the variadic one builds an array (an allocation per loop iteration).
-            var until = min(min(plan.endTime, nextScan), min(reopening.nextDeadline ?? .max, thinking.nextDeadline ?? .max))
+            // After the window (UDP waiting for echoes in flight), the loop's own end, not a spin on the window's.
+            let end = now < plan.endTime ? plan.endTime : runUntil
+            var until = min(min(end, nextScan), min(reopening.nextDeadline ?? .max, thinking.nextDeadline ?? .max))
             if let schedule { until = min(until, schedule.nextDue) }
             // The window's opening reads TCP_INFO of the open connections: on time, not up to 10 ms late.
             if !tcpInfo.windowOpened, plan.measureStart > now { until = min(until, plan.measureStart) }
@@ -242,7 +252,13 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
             now = MonotonicClock.now()
             // Iterations that fell due: the schedule's slots (open loop) and think times that ended.
             if var timetable = schedule {
-                timetable.visitDue(at: now) { index in startDue(index, now: now) }
+                if datagramFlows != nil {
+                    timetable.visitDue(at: now) { index in
+                        if connections[index].state == .active { sendDatagrams(index) }
+                    }
+                } else {
+                    timetable.visitDue(at: now) { index in startDue(index, now: now) }
+                }
                 schedule = timetable
             }
             while let index = thinking.popDue(at: now) { startDue(index, now: now) }
@@ -254,10 +270,12 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
             if nextToOpen < count { openDue(now) }
             // Deadline scans visit every connection: every 10 ms, or when a pause or an iteration is due.
             guard now >= nextScan else { continue }
-            let (open, wake) = scanDeadlines(now)
+            let (open, wake, awaited) = scanDeadlines(now)
             // Every connection failed and none will open again: nothing left to measure.
             if open == 0, nextToOpen == count, reopening.count == 0 || !everConnected { break }
-            nextScan = min(wake, now + 10_000_000)
+            // UDP after the window: every echo in flight arrived or was given up.
+            if datagramFlows != nil, now >= plan.endTime, awaited == 0 { break }
+            nextScan = min(wake, now + (datagramFlows != nil ? 5_000_000 : 10_000_000))
         }
         // The last interval's sample, as the window closes (before the drain closes connections),
         // unless a roll at the window's end itself already sealed the last interval with its sample.
@@ -425,6 +443,10 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
             beginStream(index, now: now)
             return
         }
+        if datagramFlows != nil {
+            beginFlow(index)
+            return
+        }
         try? watch(index, Epoll.readable)
         begin(index, now: now)
     }
@@ -455,6 +477,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
         if connections[index].state == .active {
             result.connectionsOpen -= 1
             tcpInfo.closing(connections[index].fd, into: &result)
+            if datagramFlows != nil { closeFlow(index) }
         }
         // Open loop: iterations begun on this connection are its schedule's history.
         if reuse { scheduleBase[index] &+= connections[index].begun }
@@ -486,10 +509,16 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
 
     /// Ends waits that are over, starts open-loop iterations that fell due, and fails expects and
     /// connects that took too long. Returns the connections still open and the earliest deadline ahead.
-    private func scanDeadlines(_ now: UInt64) -> (open: Int, wake: UInt64) {
+    private func scanDeadlines(_ now: UInt64) -> (open: Int, wake: UInt64, awaited: UInt64) {
         var open = 0
         var wake = UInt64.max
+        var awaited: UInt64 = 0
         for index in 0..<count where connections[index].state != .closed {
+            if datagramFlows != nil {
+                awaited += expireFlow(index, now: now)
+                if connections[index].state == .active { open += 1 }
+                continue
+            }
             if connections[index].due != 0, now >= connections[index].due, connections[index].state == .active {
                 connections[index].due = 0
                 resume(index, now: now)
@@ -522,7 +551,7 @@ final class ConnectionEngine: LoadWorker, @unchecked Sendable {
             if connections[index].deadline != 0 { wake = min(wake, connections[index].deadline) }
             if connections[index].due != 0 { wake = min(wake, connections[index].due) }
         }
-        return (open, wake)
+        return (open, wake, awaited)
     }
 
     /// A step got something else: a `protocol` error with the bytes that arrived (escaped, the

@@ -67,11 +67,7 @@ public enum LoadEngine {
             let share = connections / threadCount + (index < connections % threadCount ? 1 : 0)
             let recorder = IntervalRecorder(measureStart: plan.measureStart, length: plan.intervalLength, gate: captureGate)
             let first = index * (connections / threadCount) + min(index, connections % threadCount)
-            if plan.playsSteps {
-                workers.append(try ConnectionEngine(plan: plan, connections: share, firstConnection: first, intervals: recorder))
-            } else {
-                workers.append(try UDPWorker(plan: plan, connections: share, intervals: recorder))
-            }
+            workers.append(try ConnectionEngine(plan: plan, connections: share, firstConnection: first, intervals: recorder))
         }
         let recorders = workers.map(\.intervals)
         let collector = IntervalCollector(recorders: recorders, plan: plan)

@@ -49,10 +49,10 @@ public struct LoadPlan: Sendable {
     public var measureStart: UInt64 = 0
     public var endTime: UInt64 = 0
 
-    /// True when the connection engine plays the load: conversations, request-response (any
-    /// payload over UDP; any over TCP and unix streams), connect-per-request, idle connections and
-    /// TCP/unix streams. False for UDP's filler loads (`UDPWorker`).
-    var playsSteps: Bool { pattern == .conversation || pattern == .idle || !conversation.isEmpty || (pattern == .stream && transport != .udp) }
+    /// True for UDP's filler loads (request-response against an echo with sockbench's filler, and
+    /// streams into a sink): the engine matches their answers by sequence number, in any order
+    /// (`DatagramFlows`), not through steps. Everything else is a step program.
+    var sequencedDatagrams: Bool { transport == .udp && pattern != .conversation && pattern != .idle && conversation.isEmpty }
 
     /// True when the steps are request-response's filler message and its answer, or idle
     /// connections' (pings or none): errors are counted as a raw echo load counts them
