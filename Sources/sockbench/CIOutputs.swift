@@ -4,10 +4,10 @@ import SockBench
 
 /// `--junit` and `--summary`, shared by `run` and `check`, and the verdict line they end with.
 enum CIOutputs {
-    static func write(junit: String?, summary: String?, name: String, verdict: GateVerdict, markdown: String) throws {
+    static func write(junit: String?, summary: String?, command: String, report: Report, verdict: GateVerdict, markdown: String) throws {
         if let junit {
             do {
-                try AtomicFile.write(Data(JUnitReport.render(name: name, cases: verdict.cases).utf8), to: junit)
+                try AtomicFile.write(Data(JUnitReport.render(command: command, report: report, cases: verdict.cases).utf8), to: junit)
             } catch {
                 throw CommandFailure.badInput("--junit: \(error)")
             }

@@ -72,7 +72,7 @@ struct CheckCommand: ParsableCommand {
             }
         }
         let verdict = GateVerdict(report: current, check: check)
-        try CIOutputs.write(junit: junit, summary: summary, name: "sockbench check \(current.scenario.name)", verdict: verdict,
+        try CIOutputs.write(junit: junit, summary: summary, command: "check", report: current, verdict: verdict,
                             markdown: CISummary.render(report: current, check: check, reportPath: report))
         CIOutputs.printVerdict(verdict, quiet: quiet)
         if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }

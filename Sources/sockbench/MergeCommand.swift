@@ -85,7 +85,7 @@ struct MergeCommand: ParsableCommand {
             FileHandleOutput.standardError("sockbench: warning: the shards' windows started \(String(format: "%.3f s", merge.startSkewS)) apart, more than \(String(format: "%.3f s", merge.maxSkewS)): their intervals cover different moments (use one --start-at for every shard, and synchronized clocks)")
         }
         let verdict = GateVerdict(report: report)
-        try CIOutputs.write(junit: junit, summary: summary, name: "sockbench merge \(report.scenario.name)", verdict: verdict,
+        try CIOutputs.write(junit: junit, summary: summary, command: "merge", report: report, verdict: verdict,
                             markdown: CISummary.render(report: report, reportPath: directory + "/report.md"))
         CIOutputs.printVerdict(verdict, quiet: quiet)
         if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }

@@ -213,7 +213,7 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardError("sockbench: warning: packet capture incomplete: \(reason)")
         }
         let verdict = GateVerdict(report: report)
-        try CIOutputs.write(junit: junit, summary: summary, name: "sockbench run \(report.scenario.name)", verdict: verdict,
+        try CIOutputs.write(junit: junit, summary: summary, command: "run", report: report, verdict: verdict,
                             markdown: CISummary.render(report: report, reportPath: outcome.directory + "/report.md"))
         CIOutputs.printVerdict(verdict, quiet: quiet)
         if reportLine {

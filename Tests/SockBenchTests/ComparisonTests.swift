@@ -91,24 +91,4 @@ import Testing
         }
         #expect(ReportCompatibility.problems(base.scenario, other.scenario) == ["connections 1 vs 64"])
     }
-
-    @Test func junitIsWellFormedXMLWithTheCounts() throws {
-        let cases = [
-            CheckCase(suite: "thresholds", name: "latency.p99 < 2ms", outcome: .passed, message: "measured 1ms, allowed < 2ms"),
-            CheckCase(suite: "thresholds", name: "errors.total == 0 [a & \"b\"]", outcome: .failed, message: "measured 3 <bad>"),
-            CheckCase(suite: "baseline", name: "latency.p99 vs main", outcome: .skipped, message: "too few samples"),
-        ]
-        let xml = JUnitReport.render(name: "sockbench run x", cases: cases)
-        let document = try XMLDocument(xmlString: xml)
-        let root = try #require(document.rootElement())
-        #expect(root.name == "testsuites")
-        #expect(root.attribute(forName: "tests")?.stringValue == "3")
-        #expect(root.attribute(forName: "failures")?.stringValue == "1")
-        #expect(root.attribute(forName: "skipped")?.stringValue == "1")
-        #expect(try document.nodes(forXPath: "//testsuite").count == 2)
-        #expect(try document.nodes(forXPath: "//testcase").count == 3)
-        let failure = try #require(try document.nodes(forXPath: "//failure").first as? XMLElement)
-        #expect(failure.attribute(forName: "message")?.stringValue == "measured 3 <bad>")
-        #expect(try document.nodes(forXPath: "//skipped").count == 1)
-    }
 }

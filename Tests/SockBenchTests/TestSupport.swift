@@ -121,9 +121,8 @@ enum TestSupport {
         return mask & (1 << 13) != 0 // CAP_NET_RAW
     }()
 
-    /// The path of a tool on PATH, or nil.
     /// A program of the tests' Python environment (.build/python, made by `scripts/setup.sh --test`
-    /// with the pinned PyPI packages: hdrhistogram, kubernetes-validate), or nil without it.
+    /// with the pinned PyPI packages: hdrhistogram, kubernetes-validate, xmlschema), or nil without it.
     static func pythonTool(_ name: String) -> String? {
         let candidate = packageRoot + "/.build/python/bin/" + name
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
@@ -131,6 +130,7 @@ enum TestSupport {
 
     static let pythonSetup = "the tests' Python environment is missing: bash scripts/setup.sh --test"
 
+    /// The path of a tool on PATH, or nil.
     static func tool(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]

@@ -107,7 +107,7 @@ public struct BaselineCheck: Sendable {
             case .withinTolerance, .improved, .notSignificant: .passed
             }
             return CheckCase(suite: "baseline", name: "\(result.metric) vs \(baselineName)" + (several ? " [\(result.variant)]" : ""),
-                             outcome: outcome, message: result.message)
+                             outcome: outcome, message: result.message, variant: result.variant)
         }
     }
 }

@@ -43,17 +43,3 @@ public struct GateVerdict: Sendable {
         return "; but \(starved) of \(plural(requested, "connection"))\(runs) \(starved == 1 ? "was" : "were") starved (never completed an exchange in the measured window)"
     }
 }
-
-/// The Markdown a CI job appends to `$GITHUB_STEP_SUMMARY`: verdict first, then the tables behind it.
-public enum CISummary {
-    public static func render(report: Report, check: BaselineCheck? = nil, reportPath: String? = nil) -> String {
-        let verdict = GateVerdict(report: report, check: check)
-        let mark = verdict.exitCode == 0 ? "✅" : "❌"
-        var out = ["## \(mark) sockbench \(report.scenario.name)", "", "`\(verdict.line)`"]
-        if let results = report.thresholds, !results.isEmpty { out += ["", "#" + MarkdownReport.thresholdSection(results)] }
-        if let check { out += ["", "#" + MarkdownReport.baselineSection(check)] }
-        if let comparison = report.comparison { out += ["", MarkdownReport.comparisonSection(comparison, heading: "### Comparison")] }
-        if let reportPath { out += ["", "Full report: `\(reportPath)`"] }
-        return out.joined(separator: "\n") + "\n"
-    }
-}
