@@ -127,6 +127,13 @@ struct RunCommand: ParsableCommand {
         """, valueName: "time"))
     var startAt: String?
 
+    @Option(name: .long, help: ArgumentHelp("""
+        Running as root, give the run's folder, its files and --junit to this user (USER or USER:GROUP, \
+        names or numbers). Under sudo they go to the user who ran sudo (SUDO_UID) without it, so a CI \
+        runner can read and upload a `sudo sockbench run`'s captures (0600, as packets can hold secrets).
+        """, valueName: "user[:group]"))
+    var owner: String?
+
     @Flag(name: .long, help: "Print the report as one last line of output (`sockbench-report {…}`), for `sockbench merge` to read from a collected log (a Kubernetes pod's).")
     var reportLine = false
 
@@ -134,6 +141,8 @@ struct RunCommand: ParsableCommand {
         var loaded = try loadScenario()
         loaded.command = reproduction
         if noCapture, captureMode != nil { throw CommandFailure.badInput("--capture and --no-capture contradict each other: choose one") }
+        let handTo: OutputOwner?
+        do { handTo = try OutputOwner.resolve(owner, environment: ProcessInfo.processInfo.environment) } catch { throw CommandFailure.badInput(error.description) }
         var options = Runner.Options(outputDirectory: out, capture: !noCapture, executable: Self.executablePath())
         options.captureMode = captureMode
         Interruption.install()
@@ -215,6 +224,14 @@ struct RunCommand: ParsableCommand {
         let verdict = GateVerdict(report: report)
         try CIOutputs.write(junit: junit, summary: summary, command: "run", report: report, verdict: verdict,
                             markdown: CISummary.render(report: report, reportPath: outcome.directory + "/report.md"))
+        if let handTo {
+            do {
+                try handTo.hand(directory: outcome.directory, names: Runner.fileNames(report))
+                if let junit { try handTo.hand(file: junit) }
+            } catch {
+                throw CommandFailure.runFailed(error.description)
+            }
+        }
         CIOutputs.printVerdict(verdict, quiet: quiet)
         if reportLine {
             do { FileHandleOutput.standardOutput(try ReportLine.render(report)) } catch { throw CommandFailure.runFailed(error.message) }
@@ -265,7 +282,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// The command that runs this scenario again: every argument that shapes the run, none of
-    /// those that only say where its outputs go (--out, --junit, --summary, --quiet).
+    /// those that only say where its outputs go or whose they are (--out, --junit, --summary, --quiet, --owner).
     var reproduction: String {
         var words = ["sockbench", "run", scenario]
         let values: [(String, String?)] = [("--connections", connections), ("--threads", threads), ("--duration", duration),

@@ -497,6 +497,12 @@ public enum Runner {
             behindSchedule: Double(sent) < 0.99 * Double(scheduled) || Double(late) > 0.01 * Double(max(sent, 1)))
     }
 
+    /// The names of the files `write` and the captures put in a run's folder.
+    public static func fileNames(_ report: Report) -> [String] {
+        ["report.json", "report.md", "report.html", "summary.md", "intervals.csv", IntervalLog.fileName]
+            + report.runs.compactMap { $0.capture?.details.file }
+    }
+
     public static func write(_ report: Report, to directory: String) throws(RunError) {
         do {
             if let log = IntervalLog.render(report) { try AtomicFile.write(Data(log.utf8), to: directory + "/" + IntervalLog.fileName) }
