@@ -143,6 +143,9 @@ struct RunCommand: ParsableCommand {
         if noCapture, captureMode != nil { throw CommandFailure.badInput("--capture and --no-capture contradict each other: choose one") }
         let handTo: OutputOwner?
         do { handTo = try OutputOwner.resolve(owner, environment: ProcessInfo.processInfo.environment) } catch { throw CommandFailure.badInput(error.description) }
+        // What this run will create, so that only that is handed over (an existing --out stays its owner's).
+        let createdFolders = handTo == nil ? [] : OutputOwner.missingFolders(out ?? Runner.defaultDirectory(for: loaded, at: Date()))
+        let summaryExisted = summary.map { FileManager.default.fileExists(atPath: $0) } ?? true
         var options = Runner.Options(outputDirectory: out, capture: !noCapture, executable: Self.executablePath())
         options.captureMode = captureMode
         Interruption.install()
@@ -222,14 +225,20 @@ struct RunCommand: ParsableCommand {
             FileHandleOutput.standardError("sockbench: warning: packet capture incomplete: \(reason)")
         }
         let verdict = GateVerdict(report: report)
+        // Before --junit and --summary are written, so the captures are the user's even when those fail.
+        if let handTo {
+            let leaf = URL(fileURLWithPath: outcome.directory).standardizedFileURL.path
+            Self.handOver(handTo) { () throws(OwnerError) in
+                try handTo.hand(directory: outcome.directory, names: Runner.fileNames(report), includingFolder: out == nil || createdFolders.contains(leaf))
+                for folder in createdFolders where folder != leaf { try handTo.hand(directory: folder, names: [], includingFolder: true) }
+            }
+        }
         try CIOutputs.write(junit: junit, summary: summary, command: "run", report: report, verdict: verdict,
                             markdown: CISummary.render(report: report, reportPath: outcome.directory + "/report.md"))
         if let handTo {
-            do {
-                try handTo.hand(directory: outcome.directory, names: Runner.fileNames(report))
+            Self.handOver(handTo) { () throws(OwnerError) in
                 if let junit { try handTo.hand(file: junit) }
-            } catch {
-                throw CommandFailure.runFailed(error.description)
+                if let summary, !summaryExisted { try handTo.hand(file: summary) }
             }
         }
         CIOutputs.printVerdict(verdict, quiet: quiet)
@@ -296,6 +305,11 @@ struct RunCommand: ParsableCommand {
         if noCapture { words.append("--no-capture") }
         if let captureMode { words += ["--capture", captureMode.rawValue] }
         return words.map(Self.shellQuoted).joined(separator: " ")
+    }
+
+    /// Hands files over; a failure is a warning (the run and its verdict stand; the files stay root's).
+    static func handOver(_ owner: OutputOwner, _ body: () throws(OwnerError) -> Void) {
+        do { try body() } catch { FileHandleOutput.standardError("sockbench: warning: \(error.description); the files stay root's") }
     }
 
     /// A word as a POSIX shell reads it back: as it is when it is plain, else in single quotes.

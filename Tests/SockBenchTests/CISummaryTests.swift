@@ -42,4 +42,21 @@ struct CISummaryTests {
         #expect(rows.count == 6, "\(text)")
         #expect(rows.first?.hasPrefix("| nodelay=on #1 (") == true && rows.last?.hasPrefix("| nodelay=off #3 (") == true, "\(rows)")
     }
+
+    @Test("variant names with | and line breaks stay in their cells, in every table and the heading")
+    func hostileNames() {
+        let runs = SyntheticRuns.repetitions(2, variant: "payload=a|b", rate: 10_000, latencyNs: 50_000)
+            + SyntheticRuns.repetitions(2, variant: "payload=x\ny|z\u{1B}[31m", rate: 5_000, latencyNs: 90_000)
+        var report = SyntheticRuns.report(runs, name: "m|x\u{1}")
+        report.thresholds = runs.map { ThresholdResult(expression: "errors.total == 0", metric: "errors.total", variant: $0.variant, measured: 0, samples: 2, passed: true, message: "measured 0 | ok") }
+        let text = CISummary.render(report: report)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first == "## ✅ sockbench m\\|x ", "\(lines.first ?? "")")
+        #expect(!text.contains("\u{1B}"))
+        // Every table row has as many unescaped pipes as its header.
+        for line in lines where line.hasPrefix("|") {
+            let pipes = line.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count
+            #expect(pipes == 7 || pipes == 5, "\(line)")
+        }
+    }
 }

@@ -97,6 +97,14 @@ struct JUnitSchemaTests {
         #expect(names.contains("check: latency.p99 < 2ms [nodelay=on] (2)"), "\(names)")
         #expect(names.allSatisfy { $0.hasPrefix("check: ") })
 
+        // Names that differ only in line breaks, tabs or control characters differ no more once parsed.
+        let lookalikes = ["a b", "a\nb", "a\u{1}b", "a\tb", "a\rb", "a  b"].map {
+            CheckCase(suite: "thresholds", name: "errors.total == 0 [payload=\($0)]", outcome: .passed, message: "ok", variant: "payload=\($0)")
+        }
+        let parsed = try XMLDocument(xmlString: JUnitReport.render(command: "run", report: report, cases: lookalikes))
+        let parsedNames = try parsed.nodes(forXPath: "//testcase/@name").compactMap(\.stringValue)
+        #expect(Set(parsedNames).count == parsedNames.count, "\(parsedNames)")
+
         // A run that measured nothing: an error, even with no thresholds at all.
         report.status = "failed"
         report.failure = "nothing was exchanged"

@@ -36,7 +36,7 @@ struct OutputOwnerTests {
         try "other".write(toFile: work + "/out/other.txt", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: work + "/out/report.json", withDestinationPath: work + "/secret")
         let owner = OutputOwner(uid: Self.nobody, gid: Self.nobody, source: "test")
-        try owner.hand(directory: work + "/out", names: ["report.md", "report.json", "../secret", "missing.pcap"])
+        try owner.hand(directory: work + "/out", names: ["report.md", "report.json", "../secret", "missing.pcap"], includingFolder: true)
         func uid(_ path: String, follow: Bool = true) -> uid_t {
             var status = stat()
             _ = follow ? stat(path, &status) : lstat(path, &status)
@@ -47,7 +47,7 @@ struct OutputOwnerTests {
         #expect(uid(work + "/out/report.json", follow: false) == 0 && uid(work + "/out/other.txt") == 0)
         // A folder that is itself a link is refused, not followed.
         try FileManager.default.createSymbolicLink(atPath: work + "/linked", withDestinationPath: work + "/out")
-        #expect { try owner.hand(directory: work + "/linked", names: []) } throws: { "\($0)".contains("cannot open") }
+        #expect { try owner.hand(directory: work + "/linked", names: [], includingFolder: true) } throws: { "\($0)".contains("cannot open") }
     }
 
     @Test("a real sudo-style run with capture: the runner's user reads capture.pcap and the report; without SUDO_UID it cannot")
@@ -80,5 +80,48 @@ struct OutputOwnerTests {
         #expect(root.status == 0, "\(root.stderr)")
         let denied = try readAs(work + "/root/capture.pcap")
         #expect(denied.status != 0 && denied.stderr.contains("Permission denied"), "\(denied.stderr)")
+    }
+
+    @Test("folders: an existing --out stays its owner's (its new files do not); folders the run made and a new --summary change hands; a linked --out works")
+    func folders() throws {
+        guard geteuid() == 0 else { return }
+        let work = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        chmod(work, 0o755)
+        let user = String(Self.nobody)
+        func run(_ out: String, summary: String? = nil) throws -> TestSupport.CommandResult {
+            try TestSupport.program("/usr/bin/env", ["SUDO_UID=\(user)", "SUDO_GID=\(user)", TestSupport.executable, "run", "scenarios/quickstart.yaml",
+                                                     "--duration", "200ms", "--warmup", "0", "-c", "1", "--no-capture", "--quiet", "--out", out]
+                                                     + (summary.map { ["--summary", $0] } ?? []), timeout: 120)
+        }
+        func uid(_ path: String) -> uid_t {
+            var status = stat()
+            return lstat(path, &status) == 0 ? status.st_uid : .max
+        }
+        // An existing folder (say `--out .`) with someone else's file in it.
+        try FileManager.default.createDirectory(atPath: work + "/shared", withIntermediateDirectories: true)
+        try "root's".write(toFile: work + "/shared/other.txt", atomically: true, encoding: .utf8)
+        let shared = try run(work + "/shared")
+        #expect(shared.status == 0, "\(shared.stderr)")
+        #expect(uid(work + "/shared") == 0 && uid(work + "/shared/other.txt") == 0, "an existing folder was given away")
+        #expect(uid(work + "/shared/report.json") == Self.nobody)
+
+        // Folders the run creates, parents included, and a summary file it creates.
+        // In a checkout the runner's user owns, as on a CI machine.
+        let checkout = work + "/checkout"
+        try FileManager.default.createDirectory(atPath: checkout, withIntermediateDirectories: true)
+        chown(checkout, Self.nobody, Self.nobody)
+        let nested = try run(checkout + "/reports/pr", summary: checkout + "/summary.md")
+        #expect(nested.status == 0, "\(nested.stderr)")
+        #expect(uid(checkout + "/reports") == Self.nobody && uid(checkout + "/reports/pr") == Self.nobody && uid(checkout + "/summary.md") == Self.nobody)
+        let removed = try TestSupport.program("/usr/bin/setpriv", ["--reuid", user, "--regid", user, "--clear-groups", "--", "/bin/rm", "-r", checkout + "/reports"])
+        #expect(removed.status == 0, "the runner's user cannot clean its workspace: \(removed.stderr)")
+
+        // --out through a link to an existing folder: written through, files handed over, no error.
+        try FileManager.default.createDirectory(atPath: work + "/real", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: work + "/linked", withDestinationPath: work + "/real")
+        let linked = try run(work + "/linked")
+        #expect(linked.status == 0 && !linked.stderr.contains("warning"), "\(linked.stderr)")
+        #expect(uid(work + "/real/report.json") == Self.nobody && uid(work + "/real") == 0)
     }
 }

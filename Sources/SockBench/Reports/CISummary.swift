@@ -9,7 +9,7 @@ public enum CISummary {
                               workingDirectory: String = FileManager.default.currentDirectoryPath) -> String {
         let verdict = GateVerdict(report: report, check: check)
         let mark = verdict.exitCode == 0 ? "✅" : "❌"
-        var out = ["## \(mark) sockbench \(report.scenario.name)", "", "`\(verdict.line)`"]
+        var out = ["## \(mark) sockbench \(MarkdownReport.cell(report.scenario.name))", "", "`\(MarkdownReport.cell(verdict.line))`"]
         if !report.runs.isEmpty { out += ["", runsTable(report.runs)] }
         if let results = report.thresholds, !results.isEmpty { out += ["", "#" + MarkdownReport.thresholdSection(results)] }
         if let check { out += ["", "#" + MarkdownReport.baselineSection(check)] }
@@ -31,14 +31,9 @@ public enum CISummary {
             let errors = run.errors.total == 0 ? "0" : "**\(run.errors.total)**" + (run.firstError.map { ": \($0)" } ?? "")
             let capture = run.capture.map { TerminalSummary.captureLine($0).trimmingCharacters(in: .whitespaces).dropPrefix("capture").trimmingCharacters(in: .whitespaces) } ?? "off"
             let cells = [name, rate, latency ? Format.latency(run.latencyNs.p50) : "–", latency ? Format.latency(run.latencyNs.p99) : "–", errors, capture]
-            rows.append("| " + cells.map(cell).joined(separator: " | ") + " |")
+            rows.append("| " + cells.map(MarkdownReport.cell).joined(separator: " | ") + " |")
         }
         return rows.joined(separator: "\n")
-    }
-
-    /// Text safe in a Markdown table cell: `|` escaped, line breaks as spaces.
-    static func cell(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
     }
 
     /// `path` relative to `directory` (`reports/x/report.md`, `../other/report.md`); a relative

@@ -31,7 +31,7 @@ public enum JUnitReport {
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<testsuites>"]
         for (id, group) in groups.enumerated() {
             let outcome = group.suite == "outcome"
-            let classname = "sockbench.\(command).\(group.suite)" + (outcome || group.variant == "default" ? "" : ".\(group.variant)")
+            let classname = identifier("sockbench.\(command).\(group.suite)" + (outcome || group.variant == "default" ? "" : ".\(group.variant)"))
             let measured = report.runs.filter { outcome || $0.variant == group.variant }.reduce(0) { $0 + $1.durationS }
             let count = { (wanted: CheckCase.Outcome) in group.cases.filter { $0.outcome == wanted }.count }
             let errors = outcome && group.cases[0].outcome == .failed ? 1 : 0
@@ -46,7 +46,7 @@ public enum JUnitReport {
             lines.append("    </properties>")
             var output: [String] = []
             for check in group.cases {
-                let name = unique("\(command): \(check.name)", in: &names)
+                let name = unique(identifier("\(command): \(check.name)"), in: &names)
                 let message = escape(check.message)
                 output.append(escape("\(name): \(check.outcome.rawValue): \(check.message)"))
                 let body = switch check.outcome {
@@ -87,6 +87,14 @@ public enum JUnitReport {
     /// Seconds with three decimals, never negative or not a number (both schemas want a plain decimal).
     static func seconds(_ value: Double) -> String {
         String(format: "%.3f", value.isFinite && value > 0 ? value : 0)
+    }
+
+    /// A name as a parser reads it back from an attribute (line breaks, tabs and other control
+    /// characters become spaces, runs of spaces one, as the schemas' `xs:token` collapses them),
+    /// so that names told apart here are still apart once parsed.
+    static func identifier(_ text: String) -> String {
+        let spaced = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        return spaced.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
     }
 
     /// `name`, or `name (2)`, `name (3)`… when a check of the same name is already in the file.

@@ -10,17 +10,17 @@ extension MarkdownReport {
             + "a difference is called at p < \(comparison.alpha); otherwise *no significant difference*.")
         for note in comparison.notes { out += ["", "> \(note)"] }
         for group in comparison.groups {
-            if !group.name.isEmpty { out += ["", "### \(group.name)"] }
+            if !group.name.isEmpty { out += ["", "### \(cell(group.name))"] }
             if let ranking = group.ranking, let metric = group.rankedBy.flatMap(ReportMetric.named) {
                 let row = group.metrics.first { $0.metric == metric.name }
                 let ranked = ranking.enumerated().map { index, variant in
                     let median = row?.cells.first { $0.variant == variant }.map { metric.format($0.summary.median) } ?? ""
-                    return "\(index + 1). \(variant) (\(median))"
+                    return "\(index + 1). \(cell(variant)) (\(median))"
                 }
                 out += ["", "Ranking by \(metric.name): " + ranked.joined(separator: " · ") + ". " + bestSentence(group)]
             }
             let variants = group.metrics.first?.cells.map(\.variant) ?? []
-            out += ["", "| metric | " + variants.enumerated().map { $0 == 0 ? "\($1) (baseline)" : $1 }.joined(separator: " | ") + " |",
+            out += ["", "| metric | " + variants.enumerated().map { $0 == 0 ? "\(cell($1)) (baseline)" : cell($1) }.joined(separator: " | ") + " |",
                     "|---|" + String(repeating: "---|", count: variants.count)]
             for row in group.metrics {
                 guard let metric = ReportMetric.named(row.metric) else { continue }
@@ -33,9 +33,19 @@ extension MarkdownReport {
         return out.joined(separator: "\n")
     }
 
+    /// Text safe in one Markdown table cell or heading: `|` escaped, line breaks and other control
+    /// characters (a terminal's ESC too) as spaces, so a variant's name cannot add a column or a row.
+    static func cell(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar == "|" { out += "\\|" } else if scalar.value < 0x20 || scalar.value == 0x7F { out += " " } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+
     /// Whether the ranking's first is significantly better than every other variant, in words.
     static func bestSentence(_ group: Comparison.Group) -> String {
-        group.best.map { "Best: \($0), significantly better than every other variant." }
+        group.best.map { "Best: \(cell($0)), significantly better than every other variant." }
             ?? "No variant is significantly better than the others; the order of the medians may be noise."
     }
 
@@ -62,7 +72,7 @@ extension MarkdownReport {
         var out = ["## Thresholds", "", failed == 0 ? (results.count == 1 ? "The threshold was met." : "All \(results.count) met.") : "**\(failed) of \(results.count) failed.**", "",
                    "| threshold | variant | measured | result |", "|---|---|---|---|"]
         for result in results {
-            out.append("| `\(result.expression)` | \(result.variant) | \(result.message) | \(result.passed ? "pass" : "**FAIL**") |")
+            out.append("| `\(cell(result.expression))` | \(cell(result.variant)) | \(cell(result.message)) | \(result.passed ? "pass" : "**FAIL**") |")
         }
         return out.joined(separator: "\n")
     }
@@ -73,8 +83,8 @@ extension MarkdownReport {
                    "A metric fails when it moved the worse way beyond its tolerance and the move is significant (\(RankSumTest.methodName), p < \(Comparison.alpha)).",
                    "", "| metric | variant | result |", "|---|---|---|"]
         for result in check.results {
-            let mark = result.outcome == .regressed ? "**\(result.message)**" : result.message
-            out.append("| \(result.metric) | \(result.variant) | \(mark) |")
+            let mark = result.outcome == .regressed ? "**\(cell(result.message))**" : cell(result.message)
+            out.append("| \(result.metric) | \(cell(result.variant)) | \(mark) |")
         }
         return out.joined(separator: "\n")
     }

@@ -39,12 +39,18 @@ public struct OutputOwner: Sendable, Equatable {
         return OutputOwner(uid: uid, gid: gid, source: "--owner \(option)")
     }
 
-    /// Hands `directory` and the files named `names` in it (those that are regular files) to the owner.
-    public func hand(directory: String, names: [String]) throws(OwnerError) {
-        let folder = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    /// Hands the files named `names` in `directory` (those that are regular files) to the owner,
+    /// and the folder itself when `includingFolder` (only a folder this run created: handing over
+    /// an existing `--out`, `.` say, would let that user replace whatever else is in it). A folder
+    /// this run created is never a link, so it is opened `O_NOFOLLOW`; an existing `--out` is
+    /// opened as written, as the run wrote through it.
+    public func hand(directory: String, names: [String], includingFolder: Bool) throws(OwnerError) {
+        let folder = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (includingFolder ? O_NOFOLLOW : 0))
         guard folder >= 0 else { throw OwnerError("\(source): cannot open \(directory): \(String(cString: strerror(errno)))") }
         defer { close(folder) }
-        guard fchown(folder, uid, gid) == 0 else { throw OwnerError("\(source): cannot give \(directory) to \(uid):\(gid): \(String(cString: strerror(errno)))") }
+        if includingFolder, fchown(folder, uid, gid) != 0 {
+            throw OwnerError("\(source): cannot give \(directory) to \(uid):\(gid): \(String(cString: strerror(errno)))")
+        }
         for name in Set(names) where !name.contains("/") && name != "." && name != ".." {
             var status = stat()
             guard fstatat(folder, name, &status, AT_SYMLINK_NOFOLLOW) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
@@ -59,6 +65,19 @@ public struct OutputOwner: Sendable, Equatable {
         var status = stat()
         guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return }
         guard lchown(path, uid, gid) == 0 else { throw OwnerError("\(source): cannot give \(path) to \(uid):\(gid): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The folders of `path` (itself and its parents) that do not exist yet, deepest first: those a
+    /// run writing to `path` creates, and may hand over.
+    public static func missingFolders(_ path: String) -> [String] {
+        var missing: [String] = []
+        var current = URL(fileURLWithPath: path).standardizedFileURL.path
+        var status = stat()
+        while current != "/", !current.isEmpty, lstat(current, &status) != 0, errno == ENOENT {
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        return missing
     }
 
     static func userID(named name: String) -> uid_t? { getpwnam(name).map { $0.pointee.pw_uid } }
