@@ -20,7 +20,7 @@ struct SockbenchCommand: ParsableCommand {
           3  the run itself failed (the server did not start, the target was unreachable)
         """,
         version: SockBenchVersion.current,
-        subcommands: [RunCommand.self, CompareCommand.self, CheckCommand.self, BaselineCommand.self, ServeCommand.self, ProxyCommand.self, ValidateCommand.self, AnalyzeCommand.self, MergeCommand.self, KubernetesCommand.self, SlurmCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, CheckCommand.self, BaselineCommand.self, ServeCommand.self, ProxyCommand.self, ValidateCommand.self, SchemaCommand.self, AnalyzeCommand.self, MergeCommand.self, KubernetesCommand.self, SlurmCommand.self]
     )
 
     static func main() {

@@ -30,7 +30,7 @@ struct CommandLineScenarioTests {
         let unix = try TargetURL(parsing: "unix:///run/echo.sock")
         #expect(unix.scheme == .unix && unix.address == "unix:/run/echo.sock")
         let server = try ScenarioDocument(file: unix.text, path: "server", node: #require(ScenarioDocument(file: unix.text, path: "", node: unix.document)["server"]))
-        #expect(try server.string("address") == "unix:/run/echo.sock")
+        #expect(try server.scalar("address", expected: "an address") == "unix:/run/echo.sock")
         #expect(server["protocol"] == nil, "a unix address says its own transport")
         for text in ["scenarios/quickstart.yaml", "/tmp/a.yaml", "tcp:/x", "127.0.0.1:7000", "a b://c", "://x"] {
             #expect(!TargetURL.looksLikeURL(text), "\(text)")

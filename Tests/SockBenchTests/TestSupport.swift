@@ -44,8 +44,12 @@ enum TestSupport {
     }
 
     /// Runs the sockbench binary with `arguments` from the package root; waits at most `timeout` seconds.
+    /// A report it writes (`run`, `merge` with `--out`) is checked against the strict report schema.
     static func sockbench(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
-        try run(URL(fileURLWithPath: executable), arguments, timeout: timeout)
+        let start = Date()
+        let result = try run(URL(fileURLWithPath: executable), arguments, timeout: timeout)
+        ReportSchemaCheck.check(arguments: arguments, since: start)
+        return result
     }
 
     private static func run(_ executable: URL, _ arguments: [String], timeout: TimeInterval) throws -> CommandResult {

@@ -2,7 +2,7 @@
 /// captured, or why they were not, with the analysis figures at the same level
 /// (`capture.packets`, `capture.tcp.retransmissions`, ...).
 public struct CaptureRecord: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable {
+    public enum Status: String, Codable, Sendable, CaseIterable {
         /// Packets were captured and analysed.
         case captured
         /// The scenario or `--no-capture` turned capture off.
@@ -20,6 +20,8 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
         public var interface: String?
         public var filter: String?
         public var snaplen: Int?
+        /// `snaplen` again, named with its unit (v1 keeps both).
+        public var snaplenBytes: Int?
         /// False: the file holds headers only (payload bytes cut off after the TCP/UDP header).
         public var payloadStored: Bool?
         /// Frames stored in the file.
@@ -52,6 +54,7 @@ public struct CaptureRecord: Codable, Sendable, Equatable {
             self.interface = interface
             self.filter = filter
             self.snaplen = snaplen
+            self.snaplenBytes = snaplen
             self.payloadStored = payloadStored
             self.packetsWritten = packetsWritten
             self.fileTruncated = fileTruncated

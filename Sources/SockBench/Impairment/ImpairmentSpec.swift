@@ -41,8 +41,7 @@ public struct ImpairmentSpec: Sendable, Equatable {
     public init() {}
 
     /// Every key, in the order `--help`, docs and errors list them.
-    public static let keys = ["delay", "jitter", "rate", "loss", "duplicate", "reorder", "slice", "reset_after",
-                              "stall_after", "stall_for", "direction", "seed"]
+    public static let keys = ScenarioKeys.names(ScenarioKeys.Impair.all)
 
     /// Builds a spec from `key: text` pairs (the scenario's scalars or the proxy's flags); the error
     /// names the key and what it expected.

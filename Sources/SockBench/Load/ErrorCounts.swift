@@ -78,7 +78,7 @@ public struct ErrorCounts: Codable, Sendable, Equatable {
         init?(intValue: Int) { nil }
     }
 
-    private static let addedLater: Set<Category> = [.closed, .protocol]
+    static let addedLater: Set<Category> = [.closed, .protocol]
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)

@@ -42,7 +42,7 @@ public struct Comparison: Codable, Sendable, Equatable {
         public var values: [Double]
     }
 
-    public enum Verdict: String, Codable, Sendable {
+    public enum Verdict: String, Codable, Sendable, CaseIterable {
         case baseline
         case better
         case worse

@@ -26,16 +26,19 @@ public enum HTMLReport {
         }
         body.append("<h2>Over time</h2>")
         body.append(intervalChart(report.runs, id: "throughput-over-time", title: "Throughput per interval", label: "messages per second",
-                                  value: { $0.messagesPerSecond }, format: { Format.grouped($0) }))
+                                  kind: .count, value: { $0.messagesPerSecond }, format: { Format.grouped($0) }))
         body.append(intervalChart(report.runs, id: "p99-over-time", title: "p99 latency per interval", label: "p99 latency",
-                                  value: { Double($0.latencyNs.p99) }, format: { Format.latency($0) }))
+                                  kind: .latency, value: { $0.latencyNs.count > 0 ? Double($0.latencyNs.p99) : nil }, format: { Format.latency($0) }))
         if report.runs.contains(where: { $0.intervals?.contains { $0.tcpInfo != nil } ?? false }) {
             body.append(intervalChart(report.runs, id: "tcp-rtt-over-time", title: "TCP_INFO RTT per interval (median of sampled connections)",
-                                      label: "smoothed RTT", value: { $0.tcpInfo.map { Double($0.rttP50Ns) } }, format: { Format.latency($0) }))
+                                      label: "smoothed RTT", kind: .latency, value: { $0.tcpInfo.map { Double($0.rttP50Ns) } }, format: { Format.latency($0) }))
             body.append(intervalChart(report.runs, id: "tcp-cwnd-over-time", title: "TCP_INFO congestion window per interval (median of sampled connections)",
-                                      label: "snd_cwnd (segments)", value: { $0.tcpInfo.map { Double($0.sndCwndP50Segments) } },
+                                      label: "snd_cwnd (segments)", kind: .count, value: { $0.tcpInfo.map { Double($0.sndCwndP50Segments) } },
                                       format: { Format.grouped($0) }))
         }
+        if let trends = resourceTrendSection(report.runs) { body.append(trends) }
+        body.append(eventSections(report.runs))
+        body.append(impairmentSections(report.runs))
         body.append("<h2>Variants</h2>")
         body.append(spreadCharts(report.runs, metrics: ["throughput.messages_per_second", "latency.p99"], prefix: "variants"))
         body.append("<h2>Packet evidence</h2>")
@@ -72,7 +75,7 @@ public enum HTMLReport {
         .meta, .note { color: #555; }
         svg.chart { width: 100%; max-width: 760px; height: auto; display: block; margin: 1em 0; background: #fff; }
         svg .grid { stroke: #e5e5e5; } svg .plot { stroke: #999; }
-        svg text { font-size: 12px; fill: #333; } svg .chart-title { font-size: 14px; font-weight: bold; }
+        svg text { font-size: 12px; fill: #333; } svg .chart-title { font-size: 14px; font-weight: bold; } svg .caption { fill: #555; }
         </style>
         </head>
         <body>
@@ -83,6 +86,22 @@ public enum HTMLReport {
           var box = chart.getBoundingClientRect();
           chart.setAttribute("data-rendered", Math.round(box.width) + "x" + Math.round(box.height));
         });
+        // Records every chart text that reaches past its chart's edges (data-text-overflow on <body>).
+        (function () {
+          var texts = 0, over = [];
+          document.querySelectorAll("svg.chart").forEach(function (chart) {
+            var box = chart.getBoundingClientRect();
+            chart.querySelectorAll("text").forEach(function (text) {
+              var r = text.getBoundingClientRect();
+              texts += 1;
+              if (r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)) {
+                over.push(chart.id + ": " + text.textContent.slice(0, 60));
+              }
+            });
+          });
+          document.body.setAttribute("data-text-count", String(texts));
+          document.body.setAttribute("data-text-overflow", over.join(" | "));
+        })();
         </script>
         </body>
         </html>
@@ -94,12 +113,21 @@ public enum HTMLReport {
     /// one line per variant from its repetitions' histograms merged, uncorrected figures dashed.
     static func spectrumChart(_ runs: [RunResult]) -> String {
         var series: [SVGChart.Series] = []
-        for (name, variantRuns) in RunResult.byVariant(runs) {
-            if let line = percentileSeries(name, variantRuns.map(\.latencyNs)) { series.append(line) }
-            if let line = percentileSeries(name + " (uncorrected)", variantRuns.map(\.latencyUncorrectedNs), dashed: true) { series.append(line) }
+        for (index, (name, variantRuns)) in RunResult.byVariant(runs).enumerated() {
+            if var line = percentileSeries(name, variantRuns.map(\.latencyNs)) { line.colour = index; series.append(line) }
+            if var line = percentileSeries(name + " (uncorrected)", variantRuns.map(\.latencyUncorrectedNs), dashed: true) {
+                line.colour = index
+                series.append(line)
+            }
         }
         guard !series.isEmpty else { return "<p class=\"note\">No latency was recorded.</p>" }
-        return spectrum(id: "latency-spectrum", title: "Latency by percentile", series: series)
+        let repeated = runs.contains { ($0.repetition ?? 1) > 1 }
+        let openLoop = runs.contains { $0.latencyUncorrectedNs != nil }
+        var caption = openLoop
+            ? "Open loop: latency from each request's intended send time (solid), and from its actual send (dashed, what a closed-loop tool would show)."
+            : "Closed loop: latency from each request's send to the last byte of its answer."
+        if repeated { caption += " Each line merges its variant's repetitions (their histograms added)." }
+        return spectrum(id: "latency-spectrum", title: "Latency by percentile", series: series, caption: caption)
     }
 
     /// The same spectrum per named conversation step: one line per step (and variant, when there
@@ -136,12 +164,12 @@ public enum HTMLReport {
         return SVGChart.Series(name: name, points: points, dashed: dashed)
     }
 
-    static func spectrum(id: String, title: String, series: [SVGChart.Series]) -> String {
-        let maximum = series.flatMap(\.points).map(\.y).max() ?? 1
+    static func spectrum(id: String, title: String, series: [SVGChart.Series], caption: String? = nil) -> String {
         let x = SVGChart.Axis(label: "percentile (log scale of 1/(1-p))",
                               ticks: [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")], range: 0...spectrumNines)
-        return SVGChart.lines(id: id, title: title, x: x,
-                              y: SVGChart.linearAxis(label: "latency", maximum: maximum) { Format.latency($0) }, series: series)
+        let (y, note) = SVGChart.latencyAxis(label: "latency", values: series.flatMap(\.points).map(\.y)) { Format.latency($0) }
+        let text = [caption, note.map { $0.prefix(1).uppercased() + $0.dropFirst() + "." }].compactMap(\.self).joined(separator: " ")
+        return SVGChart.lines(id: id, title: title, x: x, y: y, series: series, caption: text.isEmpty ? nil : text)
     }
 
     /// report.md's Steps table for each run with named steps, headed by the run when there are several.
@@ -169,19 +197,49 @@ public enum HTMLReport {
         return out.joined(separator: "\n")
     }
 
-    /// An interval figure over the measured window, one line per variant (its first repetition).
-    static func intervalChart(_ runs: [RunResult], id: String, title: String, label: String,
+    enum FigureKind { case count, latency }
+
+    /// An interval figure over the measured window: every repetition of every variant, each
+    /// variant in its colour (later repetitions fainter, one legend line per variant).
+    static func intervalChart(_ runs: [RunResult], id: String, title: String, label: String, kind: FigureKind,
                               value: (IntervalRecord) -> Double?, format: @escaping (Double) -> String) -> String {
-        let series = RunResult.byVariant(runs).compactMap { name, variantRuns -> SVGChart.Series? in
-            // Intervals without the figure (no connection sampled) are left out of the line, not drawn as zero.
-            guard let intervals = variantRuns.first?.intervals?.filter({ value($0) != nil }), !intervals.isEmpty else { return nil }
-            return SVGChart.Series(name: name, points: [(intervals[0].startS, value(intervals[0])!)] + intervals.map { ($0.endS, value($0)!) })
+        var series: [SVGChart.Series] = []
+        var repeated = false
+        for (index, (name, variantRuns)) in RunResult.byVariant(runs).enumerated() {
+            var drawn = 0
+            for run in variantRuns {
+                // Intervals without the figure (no connection sampled) are left out of the line, not drawn as zero.
+                guard let intervals = run.intervals?.filter({ value($0) != nil }), !intervals.isEmpty else { continue }
+                let points = [(intervals[0].startS, value(intervals[0])!)] + intervals.map { ($0.endS, value($0)!) }
+                let legend = variantRuns.count > 1 ? "\(name) (\(plural(variantRuns.count, "repetition")), one line each)" : name
+                series.append(SVGChart.Series(name: drawn == 0 ? legend : "\(name), repetition \(run.repetition ?? drawn + 1)", points: points,
+                                              colour: index, inLegend: drawn == 0, faded: drawn > 0))
+                drawn += 1
+            }
+            repeated = repeated || drawn > 1
         }
         guard !series.isEmpty else { return "<p class=\"note\">No interval series in this report.</p>" }
         let end = series.flatMap(\.points).map(\.x).max() ?? 1
-        let x = SVGChart.linearAxis(label: "seconds into the measured window", maximum: end) { String(format: "%.1f s", $0) }
-        let maximum = series.flatMap(\.points).map(\.y).max() ?? 1
-        return SVGChart.lines(id: id, title: title, x: x, y: SVGChart.linearAxis(label: label, maximum: maximum, format: format), series: series)
+        let x = SVGChart.linearAxis(label: "seconds into the measured window", maximum: end, format: secondsLabel(step: SVGChart.niceStep(end / 4, integer: false)))
+        let values = series.flatMap(\.points).map(\.y)
+        var notes: [String] = []
+        if repeated { notes.append("Every repetition is drawn, in its variant's colour; repetitions after the first are fainter.") }
+        let y: SVGChart.Axis
+        switch kind {
+        case .count:
+            y = SVGChart.linearAxis(label: label, maximum: values.max() ?? 1, integer: true, format: format)
+        case .latency:
+            let (axis, note) = SVGChart.latencyAxis(label: label, values: values, format: format)
+            y = axis
+            if let note { notes.append(note.prefix(1).uppercased() + note.dropFirst() + ".") }
+        }
+        return SVGChart.lines(id: id, title: title, x: x, y: y, series: series, caption: notes.isEmpty ? nil : notes.joined(separator: " "))
+    }
+
+    /// Seconds with as many decimals as `step` needs, so 0.25 reads 0.25 s and not 0.2 s.
+    static func secondsLabel(step: Double) -> (Double) -> String {
+        let decimals = (0...6).first { abs((step * pow(10, Double($0))).rounded() - step * pow(10, Double($0))) < 1e-6 } ?? 6
+        return { String(format: "%.\(decimals)f s", $0) }
     }
 
     /// One spread chart per metric: each variant's median and range over its repetitions.
@@ -194,10 +252,84 @@ public enum HTMLReport {
             }
             guard !rows.isEmpty else { continue }
             let id = "\(prefix)-" + name.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-")
-            out.append(SVGChart.spread(id: id, title: "\(metric.name): median and range per variant", axisLabel: metric.summary,
-                                       rows: rows, format: metric.format))
+            let integer = metric.unit == .count || metric.unit == .perSecond
+            // The metric's help covers both loops; a closed-loop report says only what applies to it.
+            let openLoop = runs.contains { $0.latencyUncorrectedNs != nil }
+            let label = openLoop ? metric.summary : metric.summary.replacingOccurrences(of: " (from the intended send in open loop)", with: " (closed loop: from each send)")
+            out.append(SVGChart.spread(id: id, title: "\(metric.name): median and range per variant", axisLabel: label,
+                                       rows: rows, integer: integer, format: metric.format))
         }
         return out.isEmpty ? "<p class=\"note\">No figures to compare.</p>" : out.joined(separator: "\n")
+    }
+
+    /// A run's name in a heading: its variant and repetition when the report has several runs.
+    static func runName(_ run: RunResult, among runs: [RunResult]) -> String {
+        guard runs.count > 1 else { return "" }
+        return run.variant + (run.repetition.map { " (repetition \($0))" } ?? "")
+    }
+
+    /// The events of each run that had any: a timeline (one row per kind) and the table report.md has.
+    static func eventSections(_ runs: [RunResult]) -> String {
+        let eventful = runs.filter { !($0.events ?? []).isEmpty }
+        guard !eventful.isEmpty else { return "" }
+        var out = ["<h2>Events</h2>", "<p class=\"note\">Seconds from the start of the measured window (negative: in the warm-up).</p>"]
+        for (number, run) in eventful.enumerated() {
+            let events = run.events ?? []
+            let name = runName(run, among: runs)
+            if !name.isEmpty { out.append("<h3>\(e(name))</h3>") }
+            let kinds = RunEvent.Kind.allCases.filter { kind in events.contains { $0.kind == kind } }
+            let rows = kinds.map { kind in
+                (label: kind.rawValue, points: events.filter { $0.kind == kind }.map { (at: $0.atS, text: String(format: "%.3f s: ", $0.atS) + $0.message) })
+            }
+            let start = min(0, events.map(\.atS).min() ?? 0), end = max(run.durationS, events.map(\.atS).max() ?? 0)
+            let step = SVGChart.niceStep((end - start) / 4, integer: false)
+            let axis = SVGChart.linearAxis(label: "seconds into the measured window", minimum: start, maximum: end, format: secondsLabel(step: step))
+            out.append(SVGChart.timeline(id: "events-\(number + 1)", title: "Events" + (name.isEmpty ? "" : ": \(name)"), x: axis, rows: rows))
+            var table = "<table class=\"events\"><tr><th>at</th><th>what</th><th>detail</th></tr>\n"
+            for event in events {
+                let what = event.category.map { "\(event.kind.rawValue) (\($0))" } ?? event.kind.rawValue
+                table += "<tr><td>\(String(format: "%.3f s", event.atS))</td><td>\(e(what))</td><td style=\"text-align:left\">\(e(event.message))</td></tr>\n"
+            }
+            out.append(table + "</table>")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// What the impairment proxy was told and what it injected, beside what each run measured.
+    static func impairmentSections(_ runs: [RunResult]) -> String {
+        let impaired = runs.filter { $0.impairment != nil }
+        guard let first = impaired.first?.impairment else { return "" }
+        var out = ["<h2>Impairment</h2>", "<p>Through the proxy at <code>\(e(first.proxy))</code>: \(e(MarkdownReport.impairmentSettings(first))).</p>"]
+        for run in impaired {
+            let name = runName(run, among: runs)
+            if !name.isEmpty { out.append("<h3>\(e(name))</h3>") }
+            guard let impairment = run.impairment, let rows = MarkdownReport.impairmentRows(impairment, run: run) else {
+                out.append("<p class=\"note\">The proxy did not report what it injected.</p>")
+                continue
+            }
+            out.append("<table><tr><th>injected</th><th>count</th><th>measured by the clients</th></tr>\n"
+                + rows.map { "<tr>" + $0.map { "<td>\(e($0))</td>" }.joined() + "</tr>" }.joined(separator: "\n") + "</table>")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// Memory and descriptors over each run long enough to judge (8 intervals or more).
+    static func resourceTrendSection(_ runs: [RunResult]) -> String? {
+        let judged = runs.filter { $0.resourceTrend != nil }
+        guard !judged.isEmpty else { return nil }
+        var out = "<h3>Resource trend</h3>\n<p class=\"note\">Median of the first quarter of the intervals against the last quarter; flat means memory grew "
+            + "by less than \(Format.percent(ResourceTrend.flatGrowthPercent)) and descriptors did not grow.</p>\n"
+            + "<table><tr><th>run</th><th>intervals</th><th>resident memory</th><th>growth</th><th>open descriptors</th><th>verdict</th></tr>\n"
+        for run in judged {
+            let trend = run.resourceTrend!
+            let name = runName(run, among: runs)
+            out += "<tr><td>\(e(name.isEmpty ? run.variant : name))</td><td>\(trend.intervals)</td>"
+                + "<td>\(Format.bytes(Double(trend.residentFirstQuarterBytes))) → \(Format.bytes(Double(trend.residentLastQuarterBytes)))</td>"
+                + "<td>\(trend.residentGrowthPercent >= 0 ? "+" : "")\(Format.percent(trend.residentGrowthPercent))</td>"
+                + "<td>\(trend.descriptorsFirstQuarter) → \(trend.descriptorsLastQuarter)</td>"
+                + "<td class=\"\(trend.flat ? "pass" : "fail")\">\(trend.flat ? "flat" : "growing")</td></tr>\n"
+        }
+        return out + "</table>"
     }
 
     static func thresholdTable(_ results: [ThresholdResult]) -> String {

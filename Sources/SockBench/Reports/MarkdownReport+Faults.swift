@@ -58,29 +58,42 @@ extension MarkdownReport {
     }
 
     static func impairmentSection(_ impairment: ImpairmentRecord, run: RunResult) -> String {
-        let settings = ImpairmentSpec.keys.compactMap { key in impairment.settings[key].map { "\(key) \($0)" } }
-        var out = ["### Impairment", "", "Through the proxy at \(impairment.proxy): " + settings.joined(separator: ", ") + ".", ""]
-        guard let injected = impairment.injected else {
+        var out = ["### Impairment", "", "Through the proxy at \(impairment.proxy): " + impairmentSettings(impairment) + ".", ""]
+        guard let rows = impairmentRows(impairment, run: run) else {
             out.append("The proxy did not report what it injected.")
             return out.joined(separator: "\n")
         }
         out += ["| injected | count | measured by the clients |", "|---|---|---|"]
+        out += rows.map { "| " + $0.joined(separator: " | ") + " |" }
+        return out.joined(separator: "\n")
+    }
+
+    /// The `impair:` settings in words, in `ImpairmentSpec.keys` order (`delay 5ms, seed 1`).
+    static func impairmentSettings(_ impairment: ImpairmentRecord) -> String {
+        ImpairmentSpec.keys.compactMap { key in impairment.settings[key].map { "\(key) \($0)" } }.joined(separator: ", ")
+    }
+
+    /// What the proxy injected beside what the clients measured, as rows of (injected, count, measured);
+    /// nil when the proxy did not report. report.md and report.html both show these rows.
+    static func impairmentRows(_ impairment: ImpairmentRecord, run: RunResult) -> [[String]]? {
+        guard let injected = impairment.injected else { return nil }
+        var rows: [[String]] = []
         if run.transport == .udp {
             let arrived = injected.datagramsToServer + injected.dropped
             let share = arrived == 0 ? 0 : 100 * Double(injected.dropped) / Double(arrived)
             let measured = run.udp?.lossPercent.map { String(format: "loss %.2f%%", $0) } ?? "n/a"
-            out.append("| dropped | \(injected.dropped) (\(String(format: "%.2f%%", share)) of datagrams to the server) | \(measured) |")
-            out.append("| duplicated | \(injected.duplicated) | \(run.udp.map { "\($0.duplicated) duplicates" } ?? "n/a") |")
-            out.append("| reordered | \(injected.reordered) | \(run.udp.map { "\($0.reordered) out of order" } ?? "n/a") |")
-            out.append("| dropped by a full queue | \(injected.queueDrops) | |")
+            rows.append(["dropped", "\(injected.dropped) (\(String(format: "%.2f%%", share)) of datagrams to the server)", measured])
+            rows.append(["duplicated", "\(injected.duplicated)", run.udp.map { "\($0.duplicated) duplicates" } ?? "n/a"])
+            rows.append(["reordered", "\(injected.reordered)", run.udp.map { "\($0.reordered) out of order" } ?? "n/a"])
+            rows.append(["dropped by a full queue", "\(injected.queueDrops)", ""])
         } else {
-            out.append("| resets | \(injected.resets) | \(run.errors.reset) reset errors |")
-            out.append("| stalls | \(injected.stalls) | \(run.errors.timeout) timeouts |")
-            out.append("| sliced writes | \(injected.slicedWrites) | \(run.capture?.analysis?.tcp?.segmentsPerMessage.map { String(format: "%.2f / %.2f segments per message", $0.clientToServer, $0.serverToClient) } ?? "") |")
+            rows.append(["resets", "\(injected.resets)", "\(run.errors.reset) reset errors"])
+            rows.append(["stalls", "\(injected.stalls)", "\(run.errors.timeout) timeouts"])
+            rows.append(["sliced writes", "\(injected.slicedWrites)", run.capture?.analysis?.tcp?.segmentsPerMessage.map { String(format: "%.2f / %.2f segments per message", $0.clientToServer, $0.serverToClient) } ?? ""])
         }
         let seconds = max(run.durationS, 1e-9)
-        out.append("| bytes to server / to client | \(injected.bytesToServer) / \(injected.bytesToClient) | "
-            + "\(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) sent, \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived)) received over \(String(format: "%.2f s", seconds)) |")
-        return out.joined(separator: "\n")
+        rows.append(["bytes to server / to client", "\(injected.bytesToServer) / \(injected.bytesToClient)",
+                     "\(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondSent)) sent, \(Format.bitRate(bytesPerSecond: run.throughput.bytesPerSecondReceived)) received over \(String(format: "%.2f s", seconds))"])
+        return rows
     }
 }

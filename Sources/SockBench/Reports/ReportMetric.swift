@@ -5,7 +5,7 @@ import Foundation
 /// with the unit suffix dropped (`latency_ns.p99` is `latency.p99`), because a threshold writes
 /// its unit in the value (`latency.p99 < 2ms`).
 public struct ReportMetric: Sendable {
-    public enum Unit: String, Sendable, Codable {
+    public enum Unit: String, Sendable, Codable, CaseIterable {
         /// Values in nanoseconds; thresholds write a duration (`2ms`).
         case nanoseconds
         /// Per second (`10000`, `10k`).
@@ -19,7 +19,7 @@ public struct ReportMetric: Sendable {
     }
 
     /// Which way is an improvement; `neutral` figures (segments per message) are only higher or lower.
-    public enum Better: String, Sendable, Codable { case lower, higher, neutral }
+    public enum Better: String, Sendable, Codable, CaseIterable { case lower, higher, neutral }
 
     public let name: String
     public let unit: Unit

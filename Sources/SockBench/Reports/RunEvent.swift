@@ -1,7 +1,7 @@
 /// Something that happened at one moment of a run (`runs[].events[]`): the first errors of each
 /// worker, the reference server exiting, an interruption, the error budget running out.
 public struct RunEvent: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         case error
         case serverExited = "server-exited"
         case proxyExited = "proxy-exited"

@@ -56,6 +56,8 @@ public struct ScenarioRecord: Codable, Sendable {
         public var required: Bool
         public var interface: String?
         public var snaplen: Int
+        /// `snaplen` again, named with its unit (v1 keeps both).
+        public var snaplenBytes: Int?
         public var payload: Bool
         public var bufferSizeBytes: Int
         public var maxFileSizeBytes: Int
@@ -89,7 +91,7 @@ public struct ScenarioRecord: Codable, Sendable {
                          intervalS: seconds(load.intervalNanoseconds),
                          conversation: scenario.conversation.isEmpty ? nil : scenario.conversation.map(ConversationProgram.describe(step:)))
         let spec = scenario.capture
-        capture = Capture(enabled: spec.enabled, required: spec.required, interface: spec.interface, snaplen: spec.effectiveSnaplen,
+        capture = Capture(enabled: spec.enabled, required: spec.required, interface: spec.interface, snaplen: spec.effectiveSnaplen, snaplenBytes: spec.effectiveSnaplen,
                           payload: spec.payload, bufferSizeBytes: spec.bufferSize, maxFileSizeBytes: spec.maxFileSize)
     }
 }

@@ -7,6 +7,8 @@ public struct ThresholdResult: Codable, Sendable, Equatable {
     /// The median over the variant's repetitions (the value itself for one run); nil when the
     /// runs have no such figure (no capture, no answers), which fails the threshold.
     public var measured: Double?
+    /// The unit of `measured` (nanoseconds for latencies, per_second for rates, ...); absent for an unknown field.
+    public var unit: ReportMetric.Unit?
     public var samples: Int
     public var passed: Bool
     /// `measured 3.10ms, allowed < 2.00ms`.
@@ -30,11 +32,11 @@ public struct ThresholdResult: Codable, Sendable, Equatable {
             let why = metric.name.hasPrefix("capture.") ? "the run has no capture analysis" : ReportMetric.splitStep(metric.name).map { step, _ in
                 runs.contains { $0.step(named: step) != nil } ? "step '\(step)' was not answered in the measured window" : "the run has no step named '\(step)'"
             } ?? "the run has no such figure"
-            return ThresholdResult(expression: threshold.expression, metric: metric.name, variant: variant, measured: nil, samples: 0,
+            return ThresholdResult(expression: threshold.expression, metric: metric.name, variant: variant, measured: nil, unit: metric.unit, samples: 0,
                                    passed: false, message: "no value (\(why)), allowed \(threshold.allowedText)")
         }
         let over = values.count > 1 ? " (median of \(values.count))" : ""
-        return ThresholdResult(expression: threshold.expression, metric: metric.name, variant: variant, measured: median,
+        return ThresholdResult(expression: threshold.expression, metric: metric.name, variant: variant, measured: median, unit: metric.unit,
                                samples: values.count, passed: threshold.holds(median),
                                message: "measured \(metric.format(median))\(over), allowed \(threshold.allowedText)")
     }

@@ -292,7 +292,7 @@ public enum Runner {
         run.kernelCounters = unix ? nil : load.kernelCounters
         if let impairment = scenario.impairment, let proxy {
             run.impairment = ImpairmentRecord(
-                proxy: proxy.address.description, settings: Dictionary(uniqueKeysWithValues: impairment.settings.map { ($0.key, $0.text) }),
+                proxy: proxy.address.description, spec: impairment,
                 injected: proxyOutcome.flatMap { ServerProcess.decodeLast(prefix: ImpairmentProxy.statisticsPrefix, in: $0.output) })
         }
         var events = load.errorEvents

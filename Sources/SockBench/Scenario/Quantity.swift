@@ -40,6 +40,7 @@ public enum Quantity {
         var multiplier = 1.0
         if number.hasSuffix("k") || number.hasSuffix("K") { multiplier = 1e3; number.removeLast() }
         else if number.hasSuffix("M") { multiplier = 1e6; number.removeLast() }
+        guard isDecimal(number) else { return .failure(QuantityError(expected: rateHelp, got: text)) }
         guard let value = Double(number), value.isFinite, (minimumRate...maximumRate).contains(value * multiplier * unit) else {
             return .failure(QuantityError(expected: rateHelp + ", from 0.001/s to 1G/s", got: text))
         }
@@ -56,7 +57,7 @@ public enum Quantity {
         for unit in durationUnits where trimmed.hasSuffix(unit.suffix) {
             let number = trimmed.dropLast(unit.suffix.count).trimmingWhitespace()
             // `m` must not swallow `ms`, `ns`, ...: the number part has to be a plain number.
-            guard let value = Double(number), value >= 0, value.isFinite else { continue }
+            guard isDecimal(number), let value = Double(number), value >= 0, value.isFinite else { continue }
             let ns = value * unit.nanoseconds
             guard ns < 1e18 else { return .failure(QuantityError(expected: durationHelp, got: text)) }
             return .success(UInt64(ns.rounded()))
@@ -65,13 +66,16 @@ public enum Quantity {
     }
 
     /// Parses a size into bytes: a whole number, optionally with a unit.
+    /// The words `boolean` reads as true and as false, in any case.
+    static let trueWords = ["true", "yes", "on", "1"]
+    static let falseWords = ["false", "no", "off", "0"]
+
     /// `true/yes/on/1` or `false/no/off/0`, any case.
     public static func boolean(_ text: String) -> Bool? {
-        switch text.trimmingWhitespace().lowercased() {
-        case "true", "yes", "on", "1": true
-        case "false", "no", "off", "0": false
-        default: nil
-        }
+        let word = text.trimmingWhitespace().lowercased()
+        if trueWords.contains(word) { return true }
+        if falseWords.contains(word) { return false }
+        return nil
     }
 
     public static func bytes(_ text: String) -> Result<Int, QuantityError> {
@@ -79,12 +83,44 @@ public enum Quantity {
         if let plain = Int(trimmed), plain >= 0 { return .success(plain) }
         for unit in sizeUnits where trimmed.hasSuffix(unit.suffix) {
             let number = trimmed.dropLast(unit.suffix.count).trimmingWhitespace()
-            guard let value = Double(number), value >= 0, value.isFinite else { continue }
+            guard isDecimal(number), let value = Double(number), value >= 0, value.isFinite else { continue }
             let bytes = value * Double(unit.bytes)
             guard bytes == bytes.rounded(), bytes < 1e15 else { break }
             return .success(Int(bytes))
         }
         return .failure(QuantityError(expected: sizeHelp, got: text))
+    }
+
+    /// A decimal number as `numberPattern` has it: `Double` alone also reads hex (`0x10`), `inf` and `nan`.
+    static func isDecimal(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.first == "+" { rest.removeFirst() }
+        let mantissa = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        guard mantissa.filter({ $0 == "." }).count <= 1, mantissa.contains(where: \.isNumber) else { return false }
+        rest = rest.dropFirst(mantissa.count)
+        guard let e = rest.first else { return true }
+        guard e == "e" || e == "E" else { return false }
+        rest.removeFirst()
+        if rest.first == "+" || rest.first == "-" { rest.removeFirst() }
+        return !rest.isEmpty && rest.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// What a `Double` in a quantity may look like (`2`, `2.5`, `.5`, `1e3`), as an ECMA-262 regex.
+    static let numberPattern = #"\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"#
+
+    /// The strings `nanoseconds` reads, as a JSON Schema `pattern` (ECMA-262); the bare `0` is a number in YAML.
+    public static var durationPattern: String {
+        #"^\s*("# + numberPattern + #")\s*("# + durationUnits.map(\.suffix).joined(separator: "|") + #")\s*$|^\s*0\s*$"#
+    }
+
+    /// The strings `bytes` reads, as a JSON Schema `pattern`; a plain number of bytes is a YAML integer.
+    public static var sizePattern: String {
+        #"^\s*\+?\d+\s*$|^\s*("# + numberPattern + #")\s*("# + sizeUnits.map(\.suffix).joined(separator: "|") + #")\s*$"#
+    }
+
+    /// The strings `rate` reads, as a JSON Schema `pattern`.
+    public static var ratePattern: String {
+        #"^\s*("# + numberPattern + #")[kKM]?\s*/\s*(s|ms|m)\s*( per connection|/connection)?\s*$"#
     }
 
     /// Formats nanoseconds the way a scenario would write them (`1.5s`, `250ms`, `80us`).

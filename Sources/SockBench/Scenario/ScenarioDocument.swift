@@ -33,6 +33,26 @@ struct ScenarioDocument {
 
     subscript(key: String) -> Node? { entries.first { $0.key == key }?.value }
 
+    /// Rejects any key outside `keys`, suggesting the closest allowed one.
+    func checkKeys(allowed keys: [any ScenarioKey]) throws(ScenarioError) {
+        try checkKeys(allowed: keys.map(\.name))
+    }
+
+    // The loader reads values only through their `ScenarioKeys` entry, the one the schema is written from.
+    func string(_ key: TextKey) throws(ScenarioError) -> String? { try string(key.name) }
+    func boolean(_ key: BooleanKey) throws(ScenarioError) -> Bool? { try boolean(key.name) }
+    func integer(_ key: IntegerKey) throws(ScenarioError) -> Int? { try integer(key.name, in: key.range) }
+    func duration(_ key: DurationKey) throws(ScenarioError) -> UInt64? { try duration(key.name, minimum: key.minimum) }
+    func rate(_ key: RateKey) throws(ScenarioError) -> LoadSpec.Rate? { try rate(key.name) }
+    func address(_ key: AddressKey) throws(ScenarioError) -> SocketAddress? { try address(key.name) }
+    func choice<T>(_ key: ChoiceKey<T>) throws(ScenarioError) -> T? { try choice(key.name, of: T.self) }
+    /// `range` narrows the key's own (a UDP message_size); it must lie inside it.
+    func size(_ key: SizeKey, in range: ClosedRange<Int>? = nil) throws(ScenarioError) -> Int? {
+        precondition(range.map { key.range.contains($0.lowerBound) && key.range.contains($0.upperBound) } ?? true, "\(key.name): \(range!) is outside \(key.range)")
+        return try size(key.name, in: range ?? key.range)
+    }
+    func string(_ key: ShapedKey) throws(ScenarioError) -> String? { try string(key.name) }
+
     /// Rejects any key outside `allowed`, suggesting the closest allowed one.
     func checkKeys(allowed: [String]) throws(ScenarioError) {
         for entry in entries where !allowed.contains(entry.key) {
@@ -65,17 +85,17 @@ struct ScenarioDocument {
         return scalar.string
     }
 
-    func string(_ key: String) throws(ScenarioError) -> String? {
+    private func string(_ key: String) throws(ScenarioError) -> String? {
         try scalar(key, expected: "a string")
     }
 
-    func boolean(_ key: String) throws(ScenarioError) -> Bool? {
+    private func boolean(_ key: String) throws(ScenarioError) -> Bool? {
         guard let text = try scalar(key, expected: "true or false") else { return nil }
         guard let value = Quantity.boolean(text) else { throw error(key, at: self[key], "expected true or false, got '\(text)'") }
         return value
     }
 
-    func integer(_ key: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int? {
+    private func integer(_ key: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int? {
         let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
         guard let text = try scalar(key, expected: expected) else { return nil }
         guard let value = Int(text.trimmingWhitespace()), range.contains(value) else {
@@ -84,7 +104,7 @@ struct ScenarioDocument {
         return value
     }
 
-    func size(_ key: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int? {
+    private func size(_ key: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int? {
         let expected = "\(Quantity.sizeHelp), from \(Quantity.formatSize(range.lowerBound)) to \(Quantity.formatSize(range.upperBound))"
         guard let text = try scalar(key, expected: expected) else { return nil }
         guard case .success(let value) = Quantity.bytes(text), range.contains(value) else {
@@ -93,7 +113,7 @@ struct ScenarioDocument {
         return value
     }
 
-    func duration(_ key: String, minimum: UInt64 = 0) throws(ScenarioError) -> UInt64? {
+    private func duration(_ key: String, minimum: UInt64 = 0) throws(ScenarioError) -> UInt64? {
         guard let text = try scalar(key, expected: Quantity.durationHelp) else { return nil }
         switch Quantity.nanoseconds(text) {
         case .success(let ns) where ns >= minimum: return ns
@@ -102,7 +122,7 @@ struct ScenarioDocument {
         }
     }
 
-    func choice<T: RawRepresentable & CaseIterable>(_ key: String, of type: T.Type) throws(ScenarioError) -> T? where T.RawValue == String {
+    private func choice<T: RawRepresentable & CaseIterable>(_ key: String, of type: T.Type) throws(ScenarioError) -> T? where T.RawValue == String {
         let allowed = T.allCases.map(\.rawValue)
         guard let text = try scalar(key, expected: "one of \(allowed.joined(separator: ", "))") else { return nil }
         if let value = T(rawValue: text) { return value }
@@ -111,7 +131,7 @@ struct ScenarioDocument {
         throw error(key, at: self[key], message + "; allowed: \(allowed.joined(separator: ", "))")
     }
 
-    func rate(_ key: String) throws(ScenarioError) -> LoadSpec.Rate? {
+    private func rate(_ key: String) throws(ScenarioError) -> LoadSpec.Rate? {
         guard let text = try scalar(key, expected: Quantity.rateHelp) else { return nil }
         guard case .success(let rate) = Quantity.rate(text) else {
             throw error(key, at: self[key], "expected \(Quantity.rateHelp), from 0.001/s to 1G/s, got '\(text)'")
@@ -119,7 +139,7 @@ struct ScenarioDocument {
         return LoadSpec.Rate(perSecond: rate.perSecond, perConnection: rate.perConnection)
     }
 
-    func address(_ key: String) throws(ScenarioError) -> SocketAddress? {
+    private func address(_ key: String) throws(ScenarioError) -> SocketAddress? {
         guard let text = try scalar(key, expected: "an address such as 127.0.0.1:8080, [::1]:8080, unix:/path or unixgram:/path") else { return nil }
         do {
             return try SocketAddress(parsing: text)

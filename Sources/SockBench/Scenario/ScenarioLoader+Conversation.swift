@@ -4,8 +4,8 @@ import Yams
 /// (`payload`, `payload_hex`, `expect…`).
 extension ScenarioLoader {
     /// The keys that say what a step (or a request-response answer) must read; at most one per step.
-    static let expectKeys = ["expect", "expect_bytes", "expect_regex", "expect_until", "expect_close"]
-    static let stepKeys = ["name", "send", "wait", "close"] + expectKeys
+    static let expectKeys = ScenarioKeys.names(ScenarioKeys.Expect.all)
+    static let stepKeys = ScenarioKeys.names(ScenarioKeys.Step.all)
     /// The longest text a send or expect may hold.
     static let maximumStepText = 65_536
 
@@ -22,19 +22,19 @@ extension ScenarioLoader {
             let stepPath = "conversation[\(index)]"
             if item.scalar?.string == "close" { steps.append(.closeStep); continue }
             let doc = try ScenarioDocument(file: path, path: stepPath, node: item)
-            try doc.checkKeys(allowed: stepKeys)
+            try doc.checkKeys(allowed: ScenarioKeys.Step.all)
             var step = ConversationStep()
-            if let name = try doc.string("name") {
+            if let name = try doc.string(ScenarioKeys.Step.name) {
                 guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
                     throw doc.error("name", at: doc["name"], "expected 1 to 64 letters, digits, '_' or '-' (it names threshold fields: steps.NAME.p99)")
                 }
                 guard names.insert(name).inserted else { throw doc.error("name", at: doc["name"], "another step is already named '\(name)'") }
                 step.name = name
             }
-            if doc["send"] != nil { step.send = try template(doc, "send") }
+            if doc["send"] != nil { step.send = try template(doc, ScenarioKeys.Step.send) }
             step.expect = try expectation(doc)
-            if doc["wait"] != nil { step.wait = try doc.duration("wait")! }
-            if let close = try doc.boolean("close") {
+            if doc["wait"] != nil { step.wait = try doc.duration(ScenarioKeys.Step.wait)! }
+            if let close = try doc.boolean(ScenarioKeys.Step.close) {
                 guard close else { throw doc.error("close", at: doc["close"], "write '- close' or 'close: true'") }
                 step.close = true
             }
@@ -102,11 +102,11 @@ extension ScenarioLoader {
     }
 
     /// A send's text with its placeholders (`${conn}`, `${seq}`, `${random:N}`).
-    static func template(_ doc: ScenarioDocument, _ key: String) throws(ScenarioError) -> SendTemplate {
+    static func template(_ doc: ScenarioDocument, _ key: TextKey) throws(ScenarioError) -> SendTemplate {
         guard let text = try doc.string(key), !text.isEmpty, text.utf8.count <= maximumStepText else {
-            throw doc.error(key, at: doc[key], "expected 1 to \(maximumStepText) bytes of text")
+            throw doc.error(key.name, at: doc[key.name], "expected 1 to \(maximumStepText) bytes of text")
         }
-        return try template(Array(text.utf8), doc, key)
+        return try template(Array(text.utf8), doc, key.name)
     }
 
     /// The most bytes one send may render to (placeholders expanded): what a connection may
@@ -132,23 +132,23 @@ extension ScenarioLoader {
             throw doc.error(present[1], at: doc[present[1]], "one expect per step: \(present.joined(separator: " and ")) are both here; split them into two steps")
         }
         switch key {
-        case "expect":
-            guard let text = try doc.string(key), !text.isEmpty, text.utf8.count <= maximumStepText else {
+        case ScenarioKeys.Expect.exact.name:
+            guard let text = try doc.string(ScenarioKeys.Expect.exact), !text.isEmpty, text.utf8.count <= maximumStepText else {
                 throw doc.error(key, at: doc[key], "expected 1 to \(maximumStepText) bytes of text")
             }
             return .exact(Array(text.utf8))
-        case "expect_bytes":
-            return .bytes(try doc.size(key, in: 1...(16 << 20))!)
-        case "expect_until":
-            guard let text = try doc.string(key), !text.isEmpty, text.utf8.count <= 256 else {
+        case ScenarioKeys.Expect.bytes.name:
+            return .bytes(try doc.size(ScenarioKeys.Expect.bytes)!)
+        case ScenarioKeys.Expect.until.name:
+            guard let text = try doc.string(ScenarioKeys.Expect.until), !text.isEmpty, text.utf8.count <= 256 else {
                 throw doc.error(key, at: doc[key], "expected a delimiter of 1 to 256 bytes, such as \"\\r\\n\"")
             }
             return .until(Array(text.utf8))
-        case "expect_close":
-            guard try doc.boolean(key) == true else { throw doc.error(key, at: doc[key], "write 'expect_close: true' (the server must close next)") }
+        case ScenarioKeys.Expect.close.name:
+            guard try doc.boolean(ScenarioKeys.Expect.close) == true else { throw doc.error(key, at: doc[key], "write 'expect_close: true' (the server must close next)") }
             return .close
         default:
-            let text = try doc.string(key)!
+            let text = try doc.string(ScenarioKeys.Expect.regex)!
             guard !text.isEmpty, text.utf8.count <= 4096 else { throw doc.error(key, at: doc[key], "expected a PCRE2 pattern of 1 to 4096 bytes") }
             let compiled: BoundedRegex
             do {
@@ -169,8 +169,8 @@ extension ScenarioLoader {
             throw doc.error("payload_hex", at: doc["payload_hex"], "give payload (text) or payload_hex, not both")
         }
         if doc["payload"] != nil {
-            load.payload = try template(doc, "payload")
-        } else if let hex = try doc.string("payload_hex") {
+            load.payload = try template(doc, ScenarioKeys.Load.payload)
+        } else if let hex = try doc.string(ScenarioKeys.Load.payloadHex) {
             let digits = hex.filter { !$0.isWhitespace }
             guard !digits.isEmpty, digits.count % 2 == 0, digits.count <= 2 * maximumStepText,
                   let bytes = Self.hexBytes(digits) else {

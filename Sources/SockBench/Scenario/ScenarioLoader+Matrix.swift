@@ -49,7 +49,7 @@ extension ScenarioLoader {
                 let value = axes[axis].values[pick]
                 variantRoot = setting(axes[axis].key.split(separator: ".").map(String.init)[...], to: value, in: variantRoot)
                 let text = value.scalar?.string ?? ""
-                settings.append(.init(key: axes[axis].key, value: text, text: "\(names[axis])=\(text)"))
+                settings.append(.init(key: axes[axis].key, value: text, typedValue: ScalarValue(value), text: "\(names[axis])=\(text)"))
             }
             let top = try ScenarioDocument(file: path, path: "", node: variantRoot)
             let scenario = try singleScenario(top, path: path)

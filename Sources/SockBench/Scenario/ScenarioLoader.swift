@@ -4,13 +4,13 @@ import Yams
 /// Reads a scenario from YAML or JSON (JSON is read by the same YAML parser, so its errors
 /// carry line and column too), checks every key and value, and fills in defaults.
 public enum ScenarioLoader {
-    static let topKeys = ["name", "description", "server", "client", "load", "capture", "conversation", "matrix", "repeat", "thresholds", "impair"]
-    static let serverKeys = ["kind", "bind", "address", "protocol", "threads", "response_size", "greeting", "max_connections", "max_buffered"]
-    static let loadKeys = ["connections", "duration", "warmup", "threads", "pattern", "message_size", "depth",
-                           "direction", "batch_writes", "connect_timeout", "request_timeout", "udp_loss_timeout",
-                           "idle_timeout", "reconnect", "reconnect_delay", "error_budget", "rate", "think_time", "connect_rate", "ping_interval", "interval",
-                           "reuse_connection", "max_message_size", "payload", "payload_hex"] + expectKeys
-    static let captureKeys = ["enabled", "required", "interface", "snaplen", "payload", "buffer_size", "max_file_size", "mode", "window", "every"]
+    typealias Load = ScenarioKeys.Load
+    typealias Capture = ScenarioKeys.Capture
+
+    static let topKeys = ScenarioKeys.names(ScenarioKeys.Top.all)
+    static let serverKeys = ScenarioKeys.names(ScenarioKeys.Server.all)
+    static let loadKeys = ScenarioKeys.names(ScenarioKeys.Load.all)
+    static let captureKeys = ScenarioKeys.names(ScenarioKeys.Capture.all)
     static let optionKeys = SocketOption.allCases.map(\.rawValue)
 
     /// The largest UDP payload over IPv4.
@@ -57,7 +57,7 @@ public enum ScenarioLoader {
         let top = try ScenarioDocument(file: path, path: "", node: root)
         try top.checkKeys(allowed: topKeys)
         let thresholds = try thresholdList(top)
-        let repetitions = try top.integer("repeat", in: 1...100) ?? 1
+        let repetitions = try top.integer(ScenarioKeys.Top.repetitions) ?? 1
         var scenario: Scenario
         if let matrixNode = top["matrix"] {
             let matrix = try expandMatrix(matrixNode, root: root, path: path)
@@ -74,7 +74,7 @@ public enum ScenarioLoader {
 
     /// One complete scenario from a document with any matrix already applied.
     static func singleScenario(_ top: ScenarioDocument, path: String) throws(ScenarioError) -> Scenario {
-        guard let name = try top.string("name") else { throw top.missing("name", "a short name for the scenario") }
+        guard let name = try top.string(ScenarioKeys.Top.name) else { throw top.missing("name", "a short name for the scenario") }
         guard !name.trimmingWhitespace().isEmpty else { throw top.error("name", at: top["name"], "must not be empty") }
         guard let serverNode = top["server"] else { throw top.missing("server", "a mapping with at least 'kind'") }
         guard let loadNode = top["load"] else { throw top.missing("load", "a mapping such as {connections: 16, duration: 5s}") }
@@ -102,7 +102,7 @@ public enum ScenarioLoader {
         if load.pattern != .conversation, top["conversation"] != nil {
             throw top.error("conversation", at: top["conversation"], "conversation steps need load.pattern: conversation")
         }
-        var scenario = Scenario(name: name, description: try top.string("description") ?? "", server: server,
+        var scenario = Scenario(name: name, description: try top.string(ScenarioKeys.Top.description) ?? "", server: server,
                                 client: client, load: load, capture: capture, conversation: conversation, sourcePath: path)
         scenario.impairment = try top["impair"].map { node throws(ScenarioError) in
             try impairment(node, path: path, transport: server.transport)
@@ -111,18 +111,18 @@ public enum ScenarioLoader {
     }
 
     static func serverSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> ServerSpec {
-        guard let kind = try doc.choice("kind", of: ServerKind.self) else {
+        guard let kind = try doc.choice(ScenarioKeys.Server.kind) else {
             throw doc.missing("kind", "one of \(ServerKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var server = ServerSpec(kind: kind)
         if kind == .external {
-            guard let address = try doc.address("address") else {
+            guard let address = try doc.address(ScenarioKeys.Server.address) else {
                 throw doc.missing("address", "the external server's HOST:PORT (kind: external)")
             }
             server.address = address
             if doc["bind"] != nil { throw doc.error("bind", at: doc["bind"], "bind is for reference servers; an external server has 'address'") }
             if doc["threads"] != nil { throw doc.error("threads", at: doc["threads"], "threads is for reference servers, not kind: external") }
-            let given = try doc.choice("protocol", of: Socket.Transport.self)
+            let given = try doc.choice(ScenarioKeys.Server.transport)
             if address.isUnix {
                 // The spelling says it: unix: is a stream, unixgram: a datagram socket.
                 let implied: Socket.Transport = address.isUnixDatagram ? .udp : .tcp
@@ -140,21 +140,21 @@ public enum ScenarioLoader {
             if doc["protocol"] != nil {
                 throw doc.error("protocol", at: doc["protocol"], "protocol is only for kind: external; \(kind.rawValue) implies it")
             }
-            server.bind = try doc.address("bind") ?? ServerSpec.defaultBind
+            server.bind = try doc.address(ScenarioKeys.Server.bind) ?? ServerSpec.defaultBind
             if let mismatch = UnixSocketRules.transportMismatch(server.bind, transport: kind.transport ?? .tcp, user: kind.rawValue) {
                 throw doc.error("bind", at: doc["bind"], mismatch)
             }
-            server.threads = try doc.integer("threads", in: ServerConfiguration.threadsRange) ?? 1
-            server.maxConnections = try doc.integer("max_connections", in: ServerConfiguration.maxConnectionsRange) ?? server.maxConnections
-            server.maxBufferedBytes = try doc.size("max_buffered", in: ServerConfiguration.maxBufferedRange) ?? server.maxBufferedBytes
+            server.threads = try doc.integer(ScenarioKeys.Server.threads) ?? 1
+            server.maxConnections = try doc.integer(ScenarioKeys.Server.maxConnections) ?? server.maxConnections
+            server.maxBufferedBytes = try doc.size(ScenarioKeys.Server.maxBuffered) ?? server.maxBufferedBytes
         }
-        if let responseSize = try doc.size("response_size", in: ServerConfiguration.messageSizeRange) {
+        if let responseSize = try doc.size(ScenarioKeys.Server.responseSize) {
             guard kind == .tcpRR || kind == .external else {
                 throw doc.error("response_size", at: doc["response_size"], "response_size is for kind: tcp-rr (or external)")
             }
             server.responseSize = responseSize
         }
-        if let greeting = try doc.string("greeting") {
+        if let greeting = try doc.string(ScenarioKeys.Server.greeting) {
             guard kind == .tcpEcho else { throw doc.error("greeting", at: doc["greeting"], "greeting is for kind: tcp-echo") }
             guard !greeting.isEmpty, greeting.utf8.count <= ServerConfiguration.maximumGreeting else {
                 throw doc.error("greeting", at: doc["greeting"], "expected 1 to 4096 bytes of text")
@@ -168,42 +168,42 @@ public enum ScenarioLoader {
     static func loadSpec(_ doc: ScenarioDocument, server: inout ServerSpec, serverDoc: ScenarioDocument,
                          conversation: [ConversationStep]) throws(ScenarioError) -> LoadSpec {
         var load = LoadSpec()
-        load.connections = try doc.integer("connections", in: 1...100_000) ?? load.connections
-        load.durationNanoseconds = try doc.duration("duration", minimum: 1_000_000) ?? load.durationNanoseconds
-        load.warmupNanoseconds = try doc.duration("warmup") ?? load.warmupNanoseconds
-        load.threads = min(try doc.integer("threads", in: 1...64) ?? load.threads, load.connections)
-        load.pattern = try doc.choice("pattern", of: LoadSpec.Pattern.self)
+        load.connections = try doc.integer(Load.connections) ?? load.connections
+        load.durationNanoseconds = try doc.duration(Load.duration) ?? load.durationNanoseconds
+        load.warmupNanoseconds = try doc.duration(Load.warmup) ?? load.warmupNanoseconds
+        load.threads = min(try doc.integer(Load.threads) ?? load.threads, load.connections)
+        load.pattern = try doc.choice(Load.pattern)
             ?? (conversation.isEmpty ? nil : .conversation) ?? impliedPattern(server.kind) ?? .requestResponse
-        load.rate = try doc.rate("rate")
+        load.rate = try doc.rate(Load.rate)
         if let rate = load.rate, rate.total(connections: load.connections) > Quantity.maximumRate {
             throw doc.error("rate", at: doc["rate"], "\(Quantity.formatRate(rate.perSecond)) per connection over \(plural(load.connections, "connection")) "
                             + "is more than 1G/s in total, the most a schedule keeps")
         }
-        load.depth = try doc.integer("depth", in: 1...1024) ?? (load.rate != nil && server.transport == .udp && load.pattern != .conversation ? LoadSpec.udpOpenLoopDepth : 1)
-        load.thinkTimeNanoseconds = try doc.duration("think_time") ?? 0
-        load.connectRate = try doc.rate("connect_rate").map { rate throws(ScenarioError) in
+        load.depth = try doc.integer(Load.depth) ?? (load.rate != nil && server.transport == .udp && load.pattern != .conversation ? LoadSpec.udpOpenLoopDepth : 1)
+        load.thinkTimeNanoseconds = try doc.duration(Load.thinkTime) ?? 0
+        load.connectRate = try doc.rate(Load.connectRate).map { rate throws(ScenarioError) in
             guard !rate.perConnection else { throw doc.error("connect_rate", at: doc["connect_rate"], "connect_rate is connections per second in total") }
             return rate.perSecond
         }
-        load.pingIntervalNanoseconds = try doc.duration("ping_interval", minimum: 1_000_000)
-        load.intervalNanoseconds = try doc.duration("interval", minimum: 100_000_000) ?? load.intervalNanoseconds
-        load.direction = try doc.choice("direction", of: LoadSpec.Direction.self) ?? (server.kind == .tcpSource ? .download : .upload)
-        load.batchWrites = try doc.boolean("batch_writes") ?? load.batchWrites
-        load.connectTimeoutNanoseconds = try doc.duration("connect_timeout", minimum: 1_000_000) ?? load.connectTimeoutNanoseconds
-        load.requestTimeoutNanoseconds = try doc.duration("request_timeout", minimum: 1_000_000) ?? load.requestTimeoutNanoseconds
-        load.udpLossTimeoutNanoseconds = try doc.duration("udp_loss_timeout", minimum: 1_000_000) ?? load.udpLossTimeoutNanoseconds
-        load.idleTimeoutNanoseconds = try doc.duration("idle_timeout", minimum: 1_000_000) ?? load.idleTimeoutNanoseconds
-        load.reconnect = try doc.boolean("reconnect") ?? load.reconnect
-        load.reconnectDelayNanoseconds = try doc.duration("reconnect_delay", minimum: 1_000_000) ?? load.reconnectDelayNanoseconds
-        if let text = try doc.scalar("error_budget", expected: "a count of errors (10) or a percentage of attempts (1%)") {
+        load.pingIntervalNanoseconds = try doc.duration(Load.pingInterval)
+        load.intervalNanoseconds = try doc.duration(Load.interval) ?? load.intervalNanoseconds
+        load.direction = try doc.choice(Load.direction) ?? (server.kind == .tcpSource ? .download : .upload)
+        load.batchWrites = try doc.boolean(Load.batchWrites) ?? load.batchWrites
+        load.connectTimeoutNanoseconds = try doc.duration(Load.connectTimeout) ?? load.connectTimeoutNanoseconds
+        load.requestTimeoutNanoseconds = try doc.duration(Load.requestTimeout) ?? load.requestTimeoutNanoseconds
+        load.udpLossTimeoutNanoseconds = try doc.duration(Load.udpLossTimeout) ?? load.udpLossTimeoutNanoseconds
+        load.idleTimeoutNanoseconds = try doc.duration(Load.idleTimeout) ?? load.idleTimeoutNanoseconds
+        load.reconnect = try doc.boolean(Load.reconnect) ?? load.reconnect
+        load.reconnectDelayNanoseconds = try doc.duration(Load.reconnectDelay) ?? load.reconnectDelayNanoseconds
+        if let text = try doc.scalar(Load.errorBudget.name, expected: "a count of errors (10) or a percentage of attempts (1%)") {
             guard let budget = ErrorBudget(parsing: text) else {
                 throw doc.error("error_budget", at: doc["error_budget"], "expected a count of errors (10) or a percentage from 0% to 100% (0.5%), got '\(text)'")
             }
             load.errorBudget = budget
         }
 
-        load.reuseConnection = try doc.boolean("reuse_connection") ?? load.reuseConnection
-        load.maxMessageSize = try doc.size("max_message_size", in: 256...(16 << 20)) ?? load.maxMessageSize
+        load.reuseConnection = try doc.boolean(Load.reuseConnection) ?? load.reuseConnection
+        load.maxMessageSize = try doc.size(Load.maxMessageSize) ?? load.maxMessageSize
         try requestPayload(doc, into: &load)
 
         let udp = server.transport == .udp
@@ -215,7 +215,7 @@ public enum ScenarioLoader {
         }
         let sizeRange = udp ? minimumDatagram...maximumDatagram : 1...(16 << 20)
         let defaultSize = load.pattern == .stream && !udp ? 128 << 10 : 64
-        load.messageSize = try doc.size("message_size", in: sizeRange) ?? defaultSize
+        load.messageSize = try doc.size(Load.messageSize, in: sizeRange) ?? defaultSize
 
         try checkPatternFits(doc, load: load, server: server, serverDoc: serverDoc, conversation: conversation)
         if load.pattern == .idle {
@@ -321,13 +321,13 @@ public enum ScenarioLoader {
     static func captureSpec(_ doc: ScenarioDocument) throws(ScenarioError) -> CaptureSpec {
         try doc.checkKeys(allowed: captureKeys)
         var capture = CaptureSpec()
-        capture.enabled = try doc.boolean("enabled") ?? capture.enabled
-        capture.required = try doc.boolean("required") ?? capture.required
-        capture.payload = try doc.boolean("payload") ?? capture.payload
-        capture.snaplen = try doc.size("snaplen", in: 64...262_144)
-        capture.bufferSize = try doc.size("buffer_size", in: CaptureSpec.minimumBuffer...(1 << 30)) ?? capture.bufferSize
-        capture.maxFileSize = try doc.size("max_file_size", in: 1 << 20...(1 << 40)) ?? capture.maxFileSize
-        if let interface = try doc.string("interface") {
+        capture.enabled = try doc.boolean(Capture.enabled) ?? capture.enabled
+        capture.required = try doc.boolean(Capture.required) ?? capture.required
+        capture.payload = try doc.boolean(Capture.payload) ?? capture.payload
+        capture.snaplen = try doc.size(Capture.snaplen)
+        capture.bufferSize = try doc.size(Capture.bufferSize) ?? capture.bufferSize
+        capture.maxFileSize = try doc.size(Capture.maxFileSize) ?? capture.maxFileSize
+        if let interface = try doc.string(Capture.interface) {
             let valid = !interface.isEmpty && interface.count < 16 && interface.allSatisfy { $0.isLetter || $0.isNumber || "-_.:@".contains($0) }
             guard valid else { throw doc.error("interface", at: doc["interface"], "expected a network interface name such as lo, eth0 or any") }
             capture.interface = interface
@@ -335,13 +335,13 @@ public enum ScenarioLoader {
         if capture.required, !capture.enabled {
             throw doc.error("required", at: doc["required"], "required: true needs enabled: true")
         }
-        if let mode = try doc.choice("mode", of: CaptureSpec.Mode.self) {
+        if let mode = try doc.choice(Capture.mode) {
             capture.mode = mode
             capture.modeIsDefault = false
         }
         // A window shorter than a few ring-block timeouts would be mostly opening and closing.
-        capture.windowLength = try doc.duration("window", minimum: 50_000_000) ?? capture.windowLength
-        capture.windowEvery = try doc.duration("every", minimum: 100_000_000) ?? capture.windowEvery
+        capture.windowLength = try doc.duration(Capture.window) ?? capture.windowLength
+        capture.windowEvery = try doc.duration(Capture.every) ?? capture.windowEvery
         if capture.windowEvery > 3_600_000_000_000 {
             throw doc.error("every", at: doc["every"], "must be at most 1h, got '\(Quantity.formatDuration(capture.windowEvery))'")
         }

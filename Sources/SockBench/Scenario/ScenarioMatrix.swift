@@ -25,7 +25,10 @@ public struct ScenarioMatrix: Sendable, Equatable {
 
     public struct Setting: Sendable, Equatable, Codable {
         public var key: String
+        /// The value as written, in text (`true`, `64`, `16KiB`).
         public var value: String
+        /// The value as YAML typed it: a boolean, a number or a string (absent in older reports).
+        public var typedValue: ScalarValue?
         /// The short form used in names: the key's last part (`tcp_nodelay=true`), or the whole key
         /// when two matrix keys end alike (`client.tcp_nodelay`, `server.tcp_nodelay`).
         public var text: String

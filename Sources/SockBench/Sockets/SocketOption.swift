@@ -70,7 +70,7 @@ public enum SocketOption: String, CaseIterable, Sendable, Codable, Comparable {
         case .integer(let range, _):
             var value = Int(lowered)
             if value == nil, lowered.hasPrefix("0x") { value = Int(lowered.dropFirst(2), radix: 16) }
-            if value == nil, self != .tcp_maxseg, self != .tcp_keepcnt, self != .ip_tos,
+            if value == nil, acceptsDuration,
                case .success(let ns) = Quantity.nanoseconds(lowered), ns % 1_000_000_000 == 0 {
                 value = Int(ns / 1_000_000_000)
             }
