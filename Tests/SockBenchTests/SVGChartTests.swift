@@ -55,6 +55,22 @@ struct SVGChartTests {
         #expect(outlier.axis.position(outlier.axis.range.lowerBound) == 0 && abs(outlier.axis.position(outlier.axis.range.upperBound) - 1) < 1e-12)
     }
 
+    @Test("axes over extreme figures (±1e308, infinities, NaN, a single value) are bounded and finite")
+    func extremeAxes() {
+        let format: (Double) -> String = { Format.grouped($0) }
+        for (low, high) in [(0.0, 1e308), (-1e308, 1e308), (0, .infinity), (-.infinity, 5), (0, .nan), (.nan, .nan), (3, 3), (0, 0), (0, 1e-300)] {
+            let axis = SVGChart.linearAxis(label: "x", minimum: low, maximum: high, integer: false, format: format)
+            #expect(axis.ticks.count >= 2 && axis.ticks.count <= 13, "\(low)...\(high): \(axis.ticks.count) ticks")
+            #expect(axis.ticks.allSatisfy { $0.value.isFinite } && axis.range.lowerBound.isFinite && axis.range.upperBound.isFinite)
+            #expect(axis.position(high).isFinite || high.isNaN)
+        }
+        let log = SVGChart.logAxis(label: "x", minimum: 1, maximum: .greatestFiniteMagnitude, format: format)
+        #expect(log.ticks.count < 400 && log.ticks.allSatisfy { $0.value.isFinite })
+        let latency = SVGChart.latencyAxis(label: "x", values: [1, 2, 3, .greatestFiniteMagnitude, .nan, -1], format: { Format.latency($0) })
+        #expect(latency.axis.scale == .log && latency.axis.ticks.allSatisfy { $0.value.isFinite })
+        #expect(SVGChart.latencyAxis(label: "x", values: [], format: format).axis.ticks.count >= 2)
+    }
+
     @Test("a text too long for its room is shortened with an ellipsis and keeps the whole text as its tooltip")
     func labelsFit() {
         let name = String(repeating: "tcp_nodelay=true, ", count: 10)

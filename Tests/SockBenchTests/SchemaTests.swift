@@ -52,12 +52,12 @@ struct SchemaTests {
     /// A scenario with one value changed: `key` in `section` set to `value` (YAML text).
     static func variant(_ section: String, _ key: String, _ value: String) -> String {
         var sections: [String: [String]] = [
-            "server": ["kind: tcp-echo"], "load": ["connections: 2", "duration: 1s"], "client": [], "capture": [],
+            "": ["name: variant"], "server": ["kind: tcp-echo"], "load": ["connections: 2", "duration: 1s"], "client": [], "capture": [], "impair": [],
         ]
         sections[section, default: []].removeAll { $0.hasPrefix(key + ":") }
         sections[section, default: []].append("\(key): \(value)")
-        var text = "name: variant\n"
-        for name in ["server", "client", "load", "capture"] where !(sections[name] ?? []).isEmpty {
+        var text = sections[""]!.map { "\($0)\n" }.joined()
+        for name in ["server", "client", "load", "capture", "impair"] where !(sections[name] ?? []).isEmpty {
             text += "\(name):\n" + sections[name]!.map { "  \($0)\n" }.joined()
         }
         return text
@@ -76,6 +76,11 @@ struct SchemaTests {
         ("server", "bind", "\"[::1]:0\""), ("server", "bind", "127.0.0.1:0"), ("server", "threads", "2"),
         ("capture", "snaplen", "128"), ("capture", "mode", "full"), ("capture", "every", "2s"),
         ("capture", "interface", "lo"), ("capture", "buffer_size", "8MiB"),
+        // The loader reads a value's text, whatever YAML typed it: quoted numbers, numbers as text, null as "~".
+        ("load", "connections", "\"16\""), ("", "repeat", "\"3\""), ("load", "reconnect", "\"1\""), ("load", "depth", "!!str 2"),
+        ("load", "payload_hex", "0102"), ("", "description", ""), ("", "name", "~"), ("capture", "interface", "0"),
+        ("client", "tcp_keepcnt", "\"5\""), ("client", "so_linger", "\"5\""), ("impair", "rate", "100mbps"),
+        ("impair", "rate", "1e2mbit"), ("load", "error_budget", "1e-1%"), ("load", "error_budget", "'+5'"),
     ]
 
     /// Values the loader refuses for the value alone: the schema must refuse every one.
@@ -88,6 +93,9 @@ struct SchemaTests {
         ("client", "so_linger", "forever"), ("client", "tcp_keepcnt", "0"), ("client", "so_sndbufs", "1"),
         ("server", "kind", "tcp-echoes"), ("server", "threads", "65"), ("capture", "snaplen", "32"),
         ("capture", "interface", "\"not an interface\""), ("capture", "window", "10"), ("capture", "mode", "some"),
+        ("server", "greeting", "''"), ("", "name", "' '"), ("load", "payload_hex", "abc"), ("client", "ip_tos", "0x+10"),
+        ("client", "tcp_keepidle", "30S"), ("impair", "rate", "0x10mbit"), ("impair", "rate", "100mps"), ("impair", "delay", "0x10ms"),
+        ("load", "error_budget", "0x1p-1%"),
     ]
 
     @Test("a value the loader reads passes the schema; a value it refuses fails it")
@@ -115,6 +123,24 @@ struct SchemaTests {
             if result.status == 0 { disagreements.append("\(section).\(key): \(value)") }
         }
         #expect(disagreements.isEmpty, "the schema accepts values the loader refuses: \(disagreements)")
+    }
+
+    @Test("server and load may come from the matrix alone; a matrix value written twice in two spellings is refused")
+    func matrixOnlySectionsAndTwins() throws {
+        let directory = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/matrix-only.yaml"
+        try "name: m\nload: {duration: 1s}\nmatrix: {server.kind: [tcp-echo, tcp-rr]}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: Never.self) { try ScenarioLoader.load(path: path) }
+        let result = try Self.checkJSONSchema(Self.scenarioSchema, [path])
+        #expect(result.status == 0, "\(result.stdout)")
+        for values in ["[016, 16]", "[true, True]", "[16, '16', 16]"] {
+            let twins = directory + "/twins.yaml"
+            try "name: t\nserver: {kind: tcp-echo}\nload: {duration: 1s}\nmatrix: {load.connections: \(values)}\n"
+                .replacingOccurrences(of: "load.connections: [true, True]", with: "client.tcp_nodelay: [true, True]")
+                .write(toFile: twins, atomically: true, encoding: .utf8)
+            #expect(throws: ScenarioError.self, "\(values)") { try ScenarioLoader.load(path: twins) }
+        }
     }
 
     @Test("each quantity pattern matches exactly the strings its parser reads")

@@ -130,10 +130,11 @@ public struct ImpairmentSpec: Sendable, Equatable {
     static func bitRate(_ key: String, _ text: String) throws(ImpairmentError) -> Double {
         var body = text.trimmingWhitespace().lowercased()
         if body.hasSuffix("/s") { body.removeLast(2) }
-        if body.hasSuffix("ps") { body.removeLast(2); body += "bit" }
+        if body.hasSuffix("bps") { body.removeLast(3); body += "bit" }
         let units: [(String, Double)] = [("gbit", 1e9), ("mbit", 1e6), ("kbit", 1e3), ("bit", 1)]
         for (unit, scale) in units where body.hasSuffix(unit) {
-            if let value = Double(body.dropLast(unit.count).trimmingWhitespace()), value.isFinite, value > 0 {
+            let number = body.dropLast(unit.count).trimmingWhitespace()
+            if Quantity.isDecimal(number), let value = Double(number), value.isFinite, value > 0 {
                 let bits = value * scale
                 guard bitRateRange.contains(bits) else { throw ImpairmentError(key: key, "expected 8kbit to 1000gbit, got '\(text)'") }
                 return bits
@@ -152,7 +153,8 @@ public struct ImpairmentSpec: Sendable, Equatable {
     /// `10%` (at random) or `every 10` / `1/10` (every tenth).
     static func choice(_ key: String, _ text: String) throws(ImpairmentError) -> Choice {
         let body = text.trimmingWhitespace()
-        if body.hasSuffix("%"), let value = Double(body.dropLast().trimmingWhitespace()), value.isFinite, (0...100).contains(value) {
+        if body.hasSuffix("%"), Quantity.isDecimal(body.dropLast().trimmingWhitespace()),
+           let value = Double(body.dropLast().trimmingWhitespace()), value.isFinite, (0...100).contains(value) {
             return .percent(value)
         }
         for prefix in ["every ", "1/"] where body.hasPrefix(prefix) {

@@ -220,7 +220,7 @@ public enum HTMLReport {
         }
         guard !series.isEmpty else { return "<p class=\"note\">No interval series in this report.</p>" }
         let end = series.flatMap(\.points).map(\.x).max() ?? 1
-        let x = SVGChart.linearAxis(label: "seconds into the measured window", maximum: end, format: secondsLabel(step: SVGChart.niceStep(end / 4, integer: false)))
+        let x = SVGChart.linearAxis(label: "seconds into the measured window", maximum: end, formatForStep: secondsLabel(step:))
         let values = series.flatMap(\.points).map(\.y)
         var notes: [String] = []
         if repeated { notes.append("Every repetition is drawn, in its variant's colour; repetitions after the first are fainter.") }
@@ -282,8 +282,7 @@ public enum HTMLReport {
                 (label: kind.rawValue, points: events.filter { $0.kind == kind }.map { (at: $0.atS, text: String(format: "%.3f s: ", $0.atS) + $0.message) })
             }
             let start = min(0, events.map(\.atS).min() ?? 0), end = max(run.durationS, events.map(\.atS).max() ?? 0)
-            let step = SVGChart.niceStep((end - start) / 4, integer: false)
-            let axis = SVGChart.linearAxis(label: "seconds into the measured window", minimum: start, maximum: end, format: secondsLabel(step: step))
+            let axis = SVGChart.linearAxis(label: "seconds into the measured window", minimum: start, maximum: end, formatForStep: secondsLabel(step:))
             out.append(SVGChart.timeline(id: "events-\(number + 1)", title: "Events" + (name.isEmpty ? "" : ": \(name)"), x: axis, rows: rows))
             var table = "<table class=\"events\"><tr><th>at</th><th>what</th><th>detail</th></tr>\n"
             for event in events {

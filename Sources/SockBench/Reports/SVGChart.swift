@@ -212,6 +212,8 @@ enum SVGChart {
             case "t", "f", "r", "(", ")", "[", "]", "/", "-": sum + 0.44
             case "=", "+", "<", ">", "~", "±", "×", "→": sum + 0.86
             case "m", "w", "M", "W", "%", "@", "µ", "…": sum + 1.0
+            // Cyrillic, CJK and symbols run wider than Latin letters (Ж 1.08 em, ‰ 1.34 em in DejaVu Sans).
+            case _ where !character.isASCII: sum + 1.4
             case _ where character.isUppercase: sum + 0.8
             default: sum + 0.68
             }
@@ -223,12 +225,23 @@ enum SVGChart {
     /// fraction an integer axis cannot show) from `minimum` up past `maximum`, each labelled with
     /// its own value: an integer axis (counts) never shows 0.25 as "0".
     static func linearAxis(label: String, minimum: Double = 0, maximum: Double, integer: Bool = false, format: (Double) -> String) -> Axis {
+        withoutActuallyEscaping(format) { format in
+            linearAxis(label: label, minimum: minimum, maximum: maximum, integer: integer) { _ in format }
+        }
+    }
+
+    /// The same, labelled by a format chosen for the step the axis settled on (`secondsLabel`).
+    static func linearAxis(label: String, minimum: Double = 0, maximum: Double, integer: Bool = false,
+                           formatForStep: (Double) -> (Double) -> String) -> Axis {
         let low = minimum.isFinite ? minimum : 0
         let high = maximum.isFinite && maximum > low ? maximum : low + (integer ? 1 : 1)
         let step = niceStep((high - low) / 4, integer: integer)
         let first = (low / step).rounded(.down) * step
-        let count = min(Int(((high - first) / step).rounded(.up)), 12)
+        // A span past Double's range (±1e308 figures in an edited report) still gets a bounded axis.
+        let steps = ((high - first) / step).rounded(.up)
+        let count = steps.isFinite ? Int(min(steps, 12)) : 12
         let values = (0...max(count, 1)).map { first + Double($0) * step }
+        let format = formatForStep(step)
         return Axis(label: label, ticks: values.map { ($0, format($0)) }, range: values.first!...values.last!)
     }
 
@@ -244,12 +257,12 @@ enum SVGChart {
     /// A log axis over `minimum...maximum` (both above 0): ticks at powers of ten, with 2 and 5
     /// between them when the range spans fewer than three decades.
     static func logAxis(label: String, minimum: Double, maximum: Double, format: (Double) -> String) -> Axis {
-        let low = pow(10, floor(log10(max(minimum, 1e-9))))
-        let high = pow(10, ceil(log10(max(maximum, low * 10))))
+        let low = pow(10, floor(log10(min(max(minimum, 1e-9), 1e300))))
+        let high = min(pow(10, ceil(log10(max(maximum, low * 10)))), 1e300)
         var values: [Double] = []
         var decade = low
         let fine = log10(high / low) < 3
-        while decade <= high * (1 + 1e-9) {
+        while decade <= high * (1 + 1e-9), values.count < 400 {
             values.append(decade)
             if fine, decade * 2 <= high { values += [decade * 2, decade * 5].filter { $0 < high * (1 - 1e-9) } }
             decade *= 10
@@ -264,9 +277,10 @@ enum SVGChart {
         let maximum = positive.last ?? 1
         let median = positive.isEmpty ? 0 : positive[positive.count / 2]
         guard median > 0, maximum > flattening * median else {
-            return (linearAxis(label: label, maximum: maximum, format: format), nil)
+            // Latencies are whole nanoseconds: no tick between two of them.
+            return (linearAxis(label: label, maximum: maximum, integer: true, format: format), nil)
         }
-        let note = "log scale: the slowest value (\(format(maximum))) is \(Int((maximum / median).rounded()))× the median (\(format(median))), so a linear axis would flatten the rest"
+        let note = "log scale: the slowest value (\(format(maximum))) is \(Format.grouped((maximum / median).rounded()))× the median (\(format(median))), so a linear axis would flatten the rest"
         return (logAxis(label: label + " (log scale)", minimum: positive.first!, maximum: maximum, format: format), note)
     }
 

@@ -118,6 +118,8 @@ final class SchemaRecorder: Decoder {
         case is Double.Type: (["type": "number"], 0.0 as! T)
         case is Float.Type: (["type": "number"], Float(0) as! T)
         case is Int.Type: (["type": "integer"], 0 as! T)
+        case is Int8.Type: (["type": "integer"], Int8(0) as! T)
+        case is Int16.Type: (["type": "integer"], Int16(0) as! T)
         case is Int32.Type: (["type": "integer"], Int32(0) as! T)
         case is Int64.Type: (["type": "integer"], Int64(0) as! T)
         case is UInt64.Type: (["type": "integer", "minimum": 0], UInt64(0) as! T)

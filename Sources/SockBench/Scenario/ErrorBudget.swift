@@ -17,7 +17,7 @@ public enum ErrorBudget: Sendable, Equatable, CustomStringConvertible {
     public init?(parsing text: String) {
         let trimmed = text.trimmingWhitespace()
         if trimmed.hasSuffix("%") {
-            guard let value = Double(trimmed.dropLast().trimmingWhitespace()), value.isFinite, (0...100).contains(value) else { return nil }
+            guard Quantity.isDecimal(trimmed.dropLast().trimmingWhitespace()), let value = Double(trimmed.dropLast().trimmingWhitespace()), value.isFinite, (0...100).contains(value) else { return nil }
             self = .percent(value)
         } else {
             guard let value = UInt64(trimmed) else { return nil }

@@ -8,14 +8,17 @@ public enum ScalarValue: Sendable, Equatable, Codable {
     case number(Double)
     case text(String)
 
+    /// Nil for YAML's null (`~`, `null`, nothing), which has no JSON value here.
     init?(_ node: Node) {
         guard let scalar = node.scalar else { return nil }
         let text = scalar.string
         if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { self = .text(text); return }
+        let unsigned = text.hasPrefix("-") ? String(text.dropFirst()) : text
+        if ["", "~", "null", "Null", "NULL"].contains(text) { return nil }
         if ["true", "True", "TRUE"].contains(text) { self = .bool(true) }
         else if ["false", "False", "FALSE"].contains(text) { self = .bool(false) }
         else if let integer = Int(text) { self = .integer(integer) }
-        else if let number = Double(text), number.isFinite, text.contains(where: \.isNumber) { self = .number(number) }
+        else if Quantity.isDecimal(unsigned), let number = Double(text), number.isFinite { self = .number(number) }
         else { self = .text(text) }
     }
 

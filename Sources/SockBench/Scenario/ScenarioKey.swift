@@ -22,9 +22,12 @@ struct IntegerKey: ScenarioKey {
     let help: String
 
     var valueSchema: JSONValue {
-        ["type": "integer", "minimum": .integer(range.lowerBound), "maximum": .integer(range.upperBound)]
+        ["anyOf": [["type": "integer", "minimum": .integer(range.lowerBound), "maximum": .integer(range.upperBound)], quotedInteger]]
     }
 }
+
+/// A whole number in quotes (`"16"`): the loader reads a value's text, whatever YAML typed it.
+let quotedInteger: JSONValue = ["type": "string", "pattern": #"^\s*[+-]?\d+\s*$"#]
 
 /// Bytes, plain or with a unit (`message_size: 16KiB`).
 struct SizeKey: ScenarioKey {
@@ -68,12 +71,22 @@ struct RateKey: ScenarioKey {
 struct BooleanKey: ScenarioKey {
     let name: String
     let help: String
+    var trueOnly = false
 
-    var valueSchema: JSONValue { Self.schema }
+    var valueSchema: JSONValue { trueOnly ? Self.trueOnly : Self.schema }
 
     static var schema: JSONValue {
-        let words = (Quantity.trueWords + Quantity.falseWords).filter { Int($0) == nil }.map(anyCase).joined(separator: "|")
-        return ["anyOf": [["type": "boolean"], ["enum": [0, 1]], ["type": "string", "pattern": .string(#"^\s*("# + words + #")\s*$"#)]]]
+        schema(words: Quantity.trueWords + Quantity.falseWords)
+    }
+
+    /// `expect_close` and a step's `close` take only true.
+    static var trueOnly: JSONValue { schema(words: Quantity.trueWords) }
+
+    private static func schema(words: [String]) -> JSONValue {
+        let flags = words.compactMap { Quantity.boolean($0) }
+        let pattern = #"^\s*("# + words.map(anyCase).joined(separator: "|") + #")\s*$"#
+        let literals: [JSONValue] = Set(flags).sorted { !$0 && $1 }.map { .bool($0) } + words.compactMap { Int($0) }.map { .integer($0) }
+        return ["anyOf": [["enum": .array(literals)], ["type": "string", "pattern": .string(pattern)]]]
     }
 }
 
@@ -89,19 +102,25 @@ struct TextKey: ScenarioKey {
     let help: String
     var minLength = 0
     var maxLength: Int?
+    /// Text that must hold more than spaces (a name).
+    var visible = false
 
-    init(_ name: String, minLength: Int = 0, maxLength: Int? = nil, _ help: String) {
+    init(_ name: String, minLength: Int = 0, maxLength: Int? = nil, visible: Bool = false, _ help: String) {
         self.name = name
         self.minLength = minLength
         self.maxLength = maxLength
+        self.visible = visible
         self.help = help
     }
 
+    /// YAML's null (`~`, `null`, nothing) reaches the loader as its text, so it is allowed where
+    /// that text is (`description:` left empty is ""; `name: ~` is the name "~").
     var valueSchema: JSONValue {
         var text: JSONValue = ["type": "string"]
         if minLength > 0 { text = text.setting("minLength", .integer(minLength)) }
         if let maxLength { text = text.setting("maxLength", .integer(maxLength)) }
-        return ["anyOf": [text, ["type": ["number", "boolean"]]]]
+        if visible { text = text.setting("pattern", #"\S"#) }
+        return ["anyOf": [text, ["type": ["number", "boolean", "null"]]]]
     }
 }
 
@@ -155,7 +174,12 @@ extension RateKey {
 }
 
 extension BooleanKey {
-    init(_ name: String, _ help: String) { self.init(name: name, help: help) }
+    init(_ name: String, trueOnly: Bool = false, _ help: String) { self.init(name: name, help: help, trueOnly: trueOnly) }
+}
+
+extension JSONValue {
+    /// This schema, or the same value as YAML may type it otherwise (`payload_hex: 0102` is a number, read as its text).
+    var orScalar: JSONValue { ["anyOf": [self, ["type": ["number", "boolean"]]]] }
 }
 
 extension AddressKey {

@@ -5,7 +5,7 @@ enum ScenarioKeys {
     static let ms: UInt64 = 1_000_000
 
     enum Top {
-        static let name = TextKey("name", minLength: 1, "A short name for the scenario: report titles, JUnit suites and baselines use it.")
+        static let name = TextKey("name", minLength: 1, visible: true, "A short name for the scenario: report titles, JUnit suites and baselines use it.")
         static let description = TextKey("description", "What the scenario measures, in a sentence.")
         static let repetitions = IntegerKey("repeat", 1...100, "Runs per variant, interleaved across variants (A B A B …); comparisons and thresholds use the median.")
         static let all: [any ScenarioKey] = [
@@ -30,7 +30,7 @@ enum ScenarioKeys {
         static let transport = ChoiceKey("protocol", Socket.Transport.self, "kind: external over IP: tcp (default) or udp.")
         static let threads = IntegerKey("threads", ServerConfiguration.threadsRange, "Reference server threads (count).")
         static let responseSize = SizeKey("response_size", ServerConfiguration.messageSizeRange, "tcp-rr (or external): bytes in each answer (default: message_size).")
-        static let greeting = TextKey("greeting", maxLength: ServerConfiguration.maximumGreeting, "tcp-echo: text the server sends first on each connection (bytes, up to 4096).")
+        static let greeting = TextKey("greeting", minLength: 1, maxLength: ServerConfiguration.maximumGreeting, "tcp-echo: text the server sends first on each connection (bytes, up to 4096).")
         static let maxConnections = IntegerKey("max_connections", ServerConfiguration.maxConnectionsRange, "Reference server: connections it holds at once (count).")
         static let maxBuffered = SizeKey("max_buffered", ServerConfiguration.maxBufferedRange, "Reference server: bytes it buffers for slow readers before it closes them.")
         static let all: [any ScenarioKey] = [kind, bind, address, transport, threads, responseSize, greeting, maxConnections, maxBuffered]
@@ -53,7 +53,7 @@ enum ScenarioKeys {
         static let reconnect = BooleanKey("reconnect", "TCP: open a connection again after an error or a close (default true).")
         static let reconnectDelay = DurationKey("reconnect_delay", minimum: ms, "TCP: the pause before reconnecting (default 100ms).")
         static let errorBudget = ShapedKey("error_budget", "Errors a run may see and still pass: a count (10) or a percentage of attempts (1%).",
-                                           schema: ["anyOf": [["type": "integer", "minimum": 0], ["type": "string", "pattern": #"^\s*\d+\s*$|^\s*(\d+(\.\d*)?|\.\d+)\s*%\s*$"#]]])
+                                           schema: ["anyOf": [["type": "integer", "minimum": 0], ["type": "string", "pattern": .string(#"^\s*\+?\d+\s*$|^\s*("# + Quantity.numberPattern + #")\s*%\s*$"#)]]])
         static let rate = RateKey("rate", "Open loop: requests per second in total, or per connection (500/s per connection).")
         static let thinkTime = DurationKey("think_time", "Closed loop: the pause between an answer and the next request.")
         static let connectRate = RateKey("connect_rate", "TCP: connections opened per second in total while ramping up.")
@@ -63,7 +63,7 @@ enum ScenarioKeys {
         static let maxMessageSize = SizeKey("max_message_size", 256...(16 << 20), "Bytes a regex or delimiter expectation may read before it fails (default 64KiB).")
         static let payload = TextKey("payload", minLength: 1, maxLength: ScenarioLoader.maximumStepText, "Request-response: the request's text, with {seq} and {conn} placeholders (bytes, up to 64KiB).")
         static let payloadHex = ShapedKey("payload_hex", "Request-response: the request as hex digits (spaces allowed).",
-                                          schema: ["type": "string", "pattern": #"^[\s0-9A-Fa-f]+$"#])
+                                          schema: (["type": "string", "pattern": #"^\s*([0-9A-Fa-f]\s*[0-9A-Fa-f]\s*)+$"#] as JSONValue).orScalar)
         static let all: [any ScenarioKey] = [
             connections, duration, warmup, threads, pattern, messageSize, depth, direction, batchWrites, connectTimeout,
             requestTimeout, udpLossTimeout, idleTimeout, reconnect, reconnectDelay, errorBudget, rate, thinkTime, connectRate,
@@ -77,16 +77,16 @@ enum ScenarioKeys {
         static let bytes = SizeKey("expect_bytes", 1...(16 << 20), "The answer is this many bytes, whatever they hold.")
         static let until = TextKey("expect_until", minLength: 1, maxLength: 256, "Read until this delimiter (bytes, up to 256), such as \"\\r\\n\".")
         static let regex = TextKey("expect_regex", minLength: 1, maxLength: 4096, "Read until this PCRE2 pattern matches (up to 4096 bytes; max_message_size bounds the read).")
-        static let close = BooleanKey("expect_close", "The server must close the connection next (true).")
+        static let close = BooleanKey("expect_close", trueOnly: true, "The server must close the connection next (true).")
         static let all: [any ScenarioKey] = [exact, bytes, regex, until, close]
     }
 
     enum Step {
         static let name = ShapedKey("name", "Names the step, timed to its last expected byte: thresholds read steps.NAME.p99.",
-                                    schema: ["type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"])
+                                    schema: (["type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"] as JSONValue).orScalar)
         static let send = TextKey("send", minLength: 1, maxLength: ScenarioLoader.maximumStepText, "Text to send, with {seq}, {conn} and {random:N} placeholders (bytes, up to 64KiB).")
         static let wait = DurationKey("wait", "A pause before the next step.")
-        static let close = BooleanKey("close", "Close the connection (true); the word `- close` does the same.")
+        static let close = BooleanKey("close", trueOnly: true, "Close the connection (true); the word `- close` does the same.")
         static let all: [any ScenarioKey] = [name, send, wait, close] + Expect.all
     }
 
@@ -94,7 +94,7 @@ enum ScenarioKeys {
         static let enabled = BooleanKey("enabled", "Capture the run's packets (default true; needs CAP_NET_RAW, else the run says why there is none).")
         static let required = BooleanKey("required", "Fail the run when it cannot capture (default false).")
         static let interface = ShapedKey("interface", "The interface to capture on (default: lo for loopback targets).",
-                                         schema: ["type": "string", "pattern": #"^[A-Za-z0-9_.:@-]{1,15}$"#])
+                                         schema: (["type": "string", "pattern": #"^[A-Za-z0-9_.:@-]{1,15}$"#] as JSONValue).orScalar)
         static let snaplen = SizeKey("snaplen", 64...262_144, "Bytes kept of each packet (default: headers only, or 262144 with payload: true).")
         static let payload = BooleanKey("payload", "Keep whole packets, payload included (default false: headers only).")
         static let bufferSize = SizeKey("buffer_size", CaptureSpec.minimumBuffer...(1 << 30), "The kernel's capture ring, in bytes.")
@@ -107,12 +107,12 @@ enum ScenarioKeys {
 
     /// `impair:` keys, read by `ImpairmentSpec(settings:)` (the proxy's flags take the same words).
     enum Impair {
-        static let percentOrEvery: JSONValue = ["type": "string", "pattern": #"^\s*((\d+(\.\d*)?|\.\d+)\s*%|(every |1/)\s*\d+)\s*$"#]
+        static let percentOrEvery: JSONValue = ["type": "string", "pattern": .string(#"^\s*(("# + Quantity.numberPattern + #")\s*%|(every |1/)\s*\+?0*[1-9]\d*)\s*$"#)]
         static let all: [any ScenarioKey] = [
             DurationKey("delay", "One-way delay added in each impaired direction (at most 1h)."),
             DurationKey("jitter", "Uniform ± around the delay (at most the delay)."),
             ShapedKey("rate", "A bit-rate cap in each impaired direction: 100mbit, 1gbit, 500kbit (tc's units, /s optional).",
-                      schema: ["type": "string", "pattern": .string(#"^\s*(\d+(\.\d*)?|\.\d+)\s*[kKmMgG]?("# + anyCase("bit") + "|" + anyCase("bps") + #")(/[sS])?\s*$"#)]),
+                      schema: ["type": "string", "pattern": .string(#"^\s*("# + Quantity.numberPattern + #")\s*[kKmMgG]?("# + anyCase("bit") + "|" + anyCase("bps") + #")(/[sS])?\s*$"#)]),
             ShapedKey("loss", "UDP: datagrams dropped, at random (1%) or every Nth (every 10).", schema: percentOrEvery),
             ShapedKey("duplicate", "UDP: datagrams sent twice, at random (1%) or every Nth (every 10).", schema: percentOrEvery),
             ShapedKey("reorder", "UDP: datagrams held back behind the next, at random (1%) or every Nth (every 10).", schema: percentOrEvery),
@@ -122,7 +122,7 @@ enum ScenarioKeys {
             DurationKey("stall_for", "TCP: how long a stalled connection stays stalled (default 1s; needs stall_after)."),
             ChoiceKey("direction", ImpairmentSpec.Direction.self, "Which way the impairments act (default both)."),
             ShapedKey("seed", "The seed of every random choice, so a run injects the same faults every time (default 1).",
-                      schema: ["anyOf": [["type": "integer", "minimum": 0], ["type": "string", "pattern": #"^\d+$"#]]]),
+                      schema: ["anyOf": [["type": "integer", "minimum": 0, "exclusiveMaximum": .number(0x1p64)], ["type": "string", "pattern": #"^\d+$"#]]]),
         ]
     }
 

@@ -19,12 +19,17 @@ extension ScenarioLoader {
             guard case .sequence(let sequence) = entry.value, !sequence.isEmpty else {
                 throw doc.error(entry.key, at: entry.value, "expected a list of values such as [true, false], got \(ScenarioDocument.describe(entry.value))")
             }
-            var seen: Set<String> = []
+            var seen: [(text: String, typed: ScalarValue?)] = []
             for value in sequence {
                 guard let text = value.scalar?.string else {
                     throw doc.error(entry.key, at: value, "each value must be a single value, got \(ScenarioDocument.describe(value))")
                 }
-                guard seen.insert(text).inserted else { throw doc.error(entry.key, at: value, "'\(text)' is listed twice") }
+                // `16` and `016`, `true` and `True` are one value written twice: two identical variants.
+                let typed = ScalarValue(value)
+                if let twin = seen.first(where: { $0.text == text || (typed != nil && $0.typed == typed) }) {
+                    throw doc.error(entry.key, at: value, twin.text == text ? "'\(text)' is listed twice" : "'\(text)' is listed twice (as '\(twin.text)')")
+                }
+                seen.append((text, typed))
             }
             axes.append((entry.key, Array(sequence)))
         }

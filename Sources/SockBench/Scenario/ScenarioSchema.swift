@@ -12,7 +12,9 @@ public enum ScenarioSchema {
             "title": "sockbench scenario",
             "description": "A sockbench scenario (YAML or JSON). Durations carry their unit (500ms, 10s), sizes are bytes or carry one (16KiB), rates are per second (20k/s).",
             "type": "object",
-            "required": ["name", "server", "load"],
+            "required": ["name"],
+            // server and load may come from the matrix alone (matrix: {server.kind: [...]}).
+            "anyOf": [["required": ["server", "load"]], ["required": ["matrix"]]],
             "properties": properties(ScenarioKeys.Top.all),
             "additionalProperties": false,
             "$defs": [

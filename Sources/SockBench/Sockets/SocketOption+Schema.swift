@@ -26,13 +26,13 @@ extension SocketOption {
                                 ["type": "string", "pattern": .string(Quantity.sizePattern)]]]
         case .linger:
             let off = ["false", "no", "off"].map(anyCase).joined(separator: "|")
-            schema = ["anyOf": [["const": false], ["type": "integer", "minimum": 0, "maximum": 65535],
+            schema = ["anyOf": [["const": false], ["type": "integer", "minimum": 0, "maximum": 65535], quotedInteger,
                                 ["type": "string", "pattern": .string(#"^\s*("# + off + #")\s*$"#)], duration]]
         case .text:
             schema = ["type": "string", "pattern": #"^\s*[A-Za-z0-9_]{1,15}\s*$"#]
         case .integer(let range, _):
             var forms: [JSONValue] = [["type": "integer", "minimum": .integer(range.lowerBound), "maximum": .integer(range.upperBound)],
-                                      ["type": "string", "pattern": #"^\s*0[xX][0-9A-Fa-f]+\s*$"#]]
+                                      ["type": "string", "pattern": #"^\s*0[xX][0-9A-Fa-f]+\s*$"#], quotedInteger]
             if acceptsDuration { forms.append(duration) }
             schema = ["anyOf": .array(forms)]
         }

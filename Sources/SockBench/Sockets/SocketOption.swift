@@ -59,7 +59,7 @@ public enum SocketOption: String, CaseIterable, Sendable, Codable, Comparable {
         case .linger:
             if ["false", "no", "off"].contains(lowered) { return .off }
             if let seconds = Int(lowered), (0...65535).contains(seconds) { return .integer(seconds) }
-            if case .success(let ns) = Quantity.nanoseconds(lowered), ns % 1_000_000_000 == 0, ns / 1_000_000_000 <= 65535 {
+            if case .success(let ns) = Quantity.nanoseconds(text), ns % 1_000_000_000 == 0, ns / 1_000_000_000 <= 65535 {
                 return .integer(Int(ns / 1_000_000_000))
             }
             return nil
@@ -69,9 +69,11 @@ public enum SocketOption: String, CaseIterable, Sendable, Codable, Comparable {
             return .text(name)
         case .integer(let range, _):
             var value = Int(lowered)
-            if value == nil, lowered.hasPrefix("0x") { value = Int(lowered.dropFirst(2), radix: 16) }
+            if value == nil, lowered.hasPrefix("0x"), lowered.count > 2, lowered.dropFirst(2).allSatisfy(\.isHexDigit) {
+                value = Int(lowered.dropFirst(2), radix: 16)
+            }
             if value == nil, acceptsDuration,
-               case .success(let ns) = Quantity.nanoseconds(lowered), ns % 1_000_000_000 == 0 {
+               case .success(let ns) = Quantity.nanoseconds(text), ns % 1_000_000_000 == 0 {
                 value = Int(ns / 1_000_000_000)
             }
             guard let value, range.contains(value) else { return nil }
