@@ -74,7 +74,7 @@ install_packages
 
 # The tests' PyPI packages, pinned, in a virtual environment of the package's own (git-ignored with
 # .build/): nothing is installed into the system's Python. Recreated when the pins change.
-python_packages="hdrhistogram==0.10.8 kubernetes-validate==1.37.0 xmlschema==4.3.2 check-jsonschema==0.39.0"
+python_packages="hdrhistogram==0.10.8 kubernetes-validate==1.37.0 xmlschema==4.3.2 check-jsonschema==0.39.0 jsonschema-rs==0.61.2"
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.build/python"
   if [ "$(cat "$venv/pins" 2>/dev/null)" != "$python_packages" ]; then

@@ -276,8 +276,11 @@ struct SchemaTests {
         let impaired = try TestSupport.sockbench(["run", "scenarios/impaired-echo.yaml", "--duration", "300ms", "--out", udp, "--no-capture"], timeout: 120)
         #expect(impaired.status == 0 || impaired.status == 3, "\(impaired.stderr)")
         let reports = [out + "/report.json", udp + "/report.json"]
-        #expect(try ReportSchemaCheck.problems(reports) == nil)
-        #expect(try ReportSchemaCheck.problems(reports, schema: Self.reportSchema) == nil)
+        // Both validators: the reference jsonschema package and the fast one the suite-wide hook uses.
+        for engine in [ReportSchemaCheck.Engine.jsonschema, .jsonschemaRS] {
+            #expect(try ReportSchemaCheck.problems(reports, engine: engine) == nil, "\(engine)")
+            #expect(try ReportSchemaCheck.problems(reports, schema: Self.reportSchema, engine: engine) == nil, "\(engine)")
+        }
 
         // The typed fields carry what the text fields say.
         let report = try TestSupport.decodeReport(out)
@@ -296,8 +299,9 @@ struct SchemaTests {
         for (name, document) in [("extra", extra), ("wrong-type", wrongType)] {
             let path = directory + "/\(name).json"
             try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: path))
-            let problems = try ReportSchemaCheck.problems([path])
-            #expect(problems != nil, "\(name) validated")
+            for engine in [ReportSchemaCheck.Engine.jsonschema, .jsonschemaRS] {
+                #expect(try ReportSchemaCheck.problems([path], engine: engine) != nil, "\(name) validated with \(engine)")
+            }
         }
         // The published (open) schema lets v1's additive fields through; the strict one does not.
         let extraPath = directory + "/extra.json"

@@ -29,7 +29,7 @@ public enum CISummary {
                 : Format.rate(run.throughput.messagesPerSecond)
             let latency = run.latencyNs.count > 0
             let errors = run.errors.total == 0 ? "0" : "**\(run.errors.total)**" + (run.firstError.map { ": \($0)" } ?? "")
-            let capture = run.capture.map { TerminalSummary.captureLine($0).trimmingCharacters(in: .whitespaces).dropPrefix("capture").trimmingCharacters(in: .whitespaces) } ?? "off"
+            let capture = run.capture.map(TerminalSummary.captureText) ?? "off"
             let cells = [name, rate, latency ? Format.latency(run.latencyNs.p50) : "–", latency ? Format.latency(run.latencyNs.p99) : "–", errors, capture]
             rows.append("| " + cells.map(MarkdownReport.cell).joined(separator: " | ") + " |")
         }
@@ -47,8 +47,4 @@ public enum CISummary {
         let parts = Array(repeating: "..", count: base.count - shared) + target[shared...]
         return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
-}
-
-private extension String {
-    func dropPrefix(_ prefix: String) -> String { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self }
 }

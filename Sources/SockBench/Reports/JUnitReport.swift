@@ -16,7 +16,7 @@ public enum JUnitReport {
     /// `command` (run, check, merge) starts every class name and testcase name, so the files of a
     /// run and of a check published together (`junit-*.xml`) hold distinct tests, not one test twice.
     public static func render(command: String, report: Report, cases: [CheckCase]) -> String {
-        let variants = orderedUnique(report.runs.map(\.variant))
+        let variants = RunResult.byVariant(report.runs).map(\.name)
         var groups: [(suite: String, variant: String, cases: [CheckCase])] = [("outcome", variants.joined(separator: ", "), [outcomeCase(report)])]
         for check in cases {
             if let index = groups.firstIndex(where: { $0.suite == check.suite && $0.variant == check.variant }) {
@@ -107,11 +107,6 @@ public enum JUnitReport {
         }
         names.insert(candidate)
         return candidate
-    }
-
-    static func orderedUnique(_ values: [String]) -> [String] {
-        var seen = Set<String>()
-        return values.filter { seen.insert($0).inserted }
     }
 
     /// XML text and attribute escaping; control characters XML 1.0 cannot hold become spaces.

@@ -163,13 +163,16 @@ public enum TerminalSummary {
             + "\(Format.rate(progress.messagesPerSecond))  p99 so far \(Format.latency(progress.p99SoFarNs))  errors \(progress.errors)"
     }
 
-    /// One line of packet evidence, or why there is none.
-    static func captureLine(_ capture: CaptureRecord) -> String {
+    /// One labelled line of packet evidence, or why there is none.
+    static func captureLine(_ capture: CaptureRecord) -> String { "  capture      " + captureText(capture) }
+
+    /// The packet evidence in one sentence (the terminal's line, summary.md's cell).
+    static func captureText(_ capture: CaptureRecord) -> String {
         guard capture.status == .captured, let analysis = capture.analysis else {
-            return "  capture      \(capture.status.rawValue): \(capture.details.reason ?? "")"
+            return "\(capture.status.rawValue): \(capture.details.reason ?? "")"
         }
         let packets = analysis.packets.total
-        var text = "  capture      \(Format.grouped(Double(packets))) packet\(packets == 1 ? "" : "s"), \(capture.details.kernelDropped ?? 0) dropped"
+        var text = "\(Format.grouped(Double(packets))) packet\(packets == 1 ? "" : "s"), \(capture.details.kernelDropped ?? 0) dropped"
         if capture.details.mode == CaptureSpec.Mode.windows.rawValue, capture.details.windows != nil {
             text += " (windows: \(Format.seconds(capture.details.capturedSeconds)) of the measured window"
             if let ratio = capture.details.observerEffect?.ratio { text += String(format: ", load ×%.2f while capturing", ratio) }
