@@ -5,14 +5,7 @@
 /// fields) still validate against an older copy.
 public enum ReportSchema {
     public static func document(strict: Bool = false) throws(SchemaError) -> JSONValue {
-        let body: JSONValue
-        do {
-            body = try SchemaRecorder.describe(Report.self, at: []).schema
-        } catch let error as SchemaError {
-            throw error
-        } catch {
-            throw SchemaError(description: "\(error)")
-        }
+        let body = try SchemaRecorder.describe(Report.self, at: []).schema
         let described = ReportUnits.annotate(body, path: "", inherited: nil)
         let closed = strict ? close(described) : described
         let header: [(key: String, value: JSONValue)] = [
@@ -90,16 +83,10 @@ extension CaptureRecord: JSONSchemaDescribed {
     /// The details and, once captured and analysed, the analysis figures at the same level.
     static var jsonSchema: JSONValue {
         get throws(SchemaError) {
-            do {
-                let details = try SchemaRecorder.describe(Details.self, at: [DynamicKey("capture")]).schema
-                let analysis = try SchemaRecorder.describe(CaptureAnalysis.self, at: [DynamicKey("capture")]).schema
-                guard case .object(let own)? = details["properties"], case .object(let figures)? = analysis["properties"] else { return details }
-                return details.setting("properties", .object(own + figures.filter { figure in !own.contains { $0.key == figure.key } }))
-            } catch let error as SchemaError {
-                throw error
-            } catch {
-                throw SchemaError(description: "\(error)")
-            }
+            let details = try SchemaRecorder.describe(Details.self, at: [DynamicKey("capture")]).schema
+            let analysis = try SchemaRecorder.describe(CaptureAnalysis.self, at: [DynamicKey("capture")]).schema
+            guard case .object(let own)? = details["properties"], case .object(let figures)? = analysis["properties"] else { return details }
+            return details.setting("properties", .object(own + figures.filter { figure in !own.contains { $0.key == figure.key } }))
         }
     }
     static var schemaSample: CaptureRecord { .notCaptured(.disabled, reason: "") }

@@ -82,10 +82,10 @@ final class SchemaRecorder: Decoder {
     }
 
     /// The schema of `T` and a value of it, read through a fresh recorder at `path`.
-    static func describe<T: Decodable>(_ type: T.Type, at path: [any CodingKey]) throws -> (schema: JSONValue, value: T) {
+    static func describe<T: Decodable>(_ type: T.Type, at path: [any CodingKey]) throws(SchemaError) -> (schema: JSONValue, value: T) {
         if let primitive = primitive(type) { return primitive }
         if let described = type as? any JSONSchemaDescribed.Type {
-            do { return (try described.jsonSchema, described.schemaSample as! T) } catch { throw error }
+            return (try described.jsonSchema, described.schemaSample as! T)
         }
         if let choice = type as? any JSONSchemaEnum.Type {
             return (["enum": .array(choice.schemaCases.map { .string($0) })], choice.schemaSample as! T)
@@ -106,7 +106,7 @@ final class SchemaRecorder: Decoder {
         }
     }
 
-    private static func describe(_ type: any Decodable.Type, at path: [any CodingKey]) throws -> JSONValue {
+    private static func describe(_ type: any Decodable.Type, at path: [any CodingKey]) throws(SchemaError) -> JSONValue {
         try describe(type, at: path).schema
     }
 
